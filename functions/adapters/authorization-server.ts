@@ -1,0 +1,101 @@
+import { AsyncCache } from '../core/cache.ts';
+import { parseUrl } from '../core/config.ts';
+import type { Deadline } from '../core/deadline.ts';
+import { ConfigError, ServerError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import { request, type HttpResponse } from './http-client.ts';
+
+export type EndpointName = 'par' | 'authorization' | 'token';
+
+const DISCOVERY_FIELDS: Record<EndpointName, string> = {
+  par: 'pushed_authorization_request_endpoint',
+  authorization: 'authorization_endpoint',
+  token: 'token_endpoint',
+};
+
+const AS = 'the authorization server';
+
+/**
+ * The authorization server: its endpoints (configured, or from its discovery document, fetched once
+ * per container and never cached when the fetch fails) and form posts to them.
+ */
+export class AuthorizationServer {
+  private readonly discovery: AsyncCache<Readonly<Record<string, unknown>>>;
+
+  constructor(
+    readonly issuer: string,
+    private readonly configured: Partial<Record<EndpointName, string>>,
+  ) {
+    this.discovery = new AsyncCache((signal) => this.discover(signal));
+  }
+
+  async endpoint(name: EndpointName, deadline: Deadline): Promise<string> {
+    const configured = this.configured[name];
+    if (configured !== undefined) return configured;
+    const document = await this.discovery.get(deadline.signal());
+    const value = document[DISCOVERY_FIELDS[name]];
+    if (typeof value !== 'string') throw new ServerError(`the discovery document has no ${DISCOVERY_FIELDS[name]}`);
+    try {
+      return parseUrl(value, DISCOVERY_FIELDS[name]).href;
+    } catch (error) {
+      throw new ServerError(error instanceof ConfigError ? `discovery: ${error.message}` : 'discovery failed');
+    }
+  }
+
+  post(url: string, form: URLSearchParams, headers: Record<string, string>, deadline: Deadline): Promise<HttpResponse> {
+    return this.send(new URL(url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: form.toString(),
+      signal: deadline.signal(),
+    });
+  }
+
+  private async send(url: URL, options: Parameters<typeof request>[1]): Promise<HttpResponse> {
+    try {
+      return await request(url, options);
+    } catch {
+      if (options.signal.aborted) throw new UpstreamTimeoutError(AS);
+      throw new UpstreamError(`${AS} could not be reached or closed the connection`);
+    }
+  }
+
+  /** OpenID Connect Discovery 1.0 4: issuer + /.well-known/openid-configuration; 4.3: issuer must match. */
+  private async discover(signal: AbortSignal): Promise<Readonly<Record<string, unknown>>> {
+    const url = new URL(`${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
+    const response = await this.send(url, { method: 'GET', signal });
+    const document = response.status === 200 ? jsonObject(response.body) : undefined;
+    if (document === undefined) throw new UpstreamError(`discovery failed: ${AS} answered ${response.status}`);
+    if (document.issuer !== this.issuer) throw new ServerError('discovery: the issuer does not match ISSUER');
+    return document;
+  }
+}
+
+export function jsonObject(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 6749 5.2: error and error_description are restricted to these characters. */
+const ERROR_CODE = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
+const ERROR_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
+
+/** The OAuth error of an error response, if it has a well-formed one. */
+export function oauthError(response: HttpResponse): { error: string; description?: string } | undefined {
+  const body = jsonObject(response.body);
+  const error = body?.error;
+  if (typeof error !== 'string' || !ERROR_CODE.test(error)) return undefined;
+  const description = body?.error_description;
+  return typeof description === 'string' && ERROR_DESCRIPTION.test(description) ? { error, description } : { error };
+}
+
+/** RFC 9110 10.2.3, delta-seconds only; anything else (or nothing) becomes 1 s. Capped at an hour. */
+export function retryAfter(response: HttpResponse): number {
+  const raw = response.headers['retry-after'];
+  return typeof raw === 'string' && /^\d{1,6}$/.test(raw.trim()) ? Math.min(3600, Number(raw)) : 1;
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientAuthMethod } from '../core/config.ts';
+import type { Deadline } from '../core/deadline.ts';
+import type { AuthorizationServer } from './authorization-server.ts';
+import { oauthError } from './authorization-server.ts';
+import type { ClientSecretSource } from './client-secret.ts';
+import type { HttpResponse } from './http-client.ts';
+import type { KmsSigner } from './kms-signer.ts';
+
+/** What one attempt adds to a request to the PAR or token endpoint to authenticate the client. */
+export interface ClientCredential {
+  readonly params: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The secret this credential carries, to recognise it after a rejection. */
+  readonly secret?: string;
+}
+
+export interface ClientAuthentication {
+  readonly method: ClientAuthMethod;
+  credential(deadline: Deadline): Promise<ClientCredential>;
+  /** Another credential to try once after `invalid_client`, or undefined. */
+  afterRejection(refused: ClientCredential, deadline: Deadline): Promise<ClientCredential | undefined>;
+}
+
+/** RFC 6749 2.3.1: client id and secret are form-urlencoded before they are joined and base64-encoded. */
+export function basicAuthorization(clientId: string, secret: string): string {
+  const encode = (value: string) => new URLSearchParams([['', value]]).toString().slice(1);
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+export function clientSecretAuthentication(
+  method: 'client_secret_post' | 'client_secret_basic',
+  clientId: string,
+  secrets: ClientSecretSource,
+): ClientAuthentication {
+  const credential = (secret: string): ClientCredential =>
+    method === 'client_secret_post'
+      ? { params: { client_secret: secret }, headers: {}, secret }
+      : { params: {}, headers: { authorization: basicAuthorization(clientId, secret) }, secret };
+  return {
+    method,
+    credential: async (deadline) => credential(await secrets.current(deadline.signal())),
+    afterRejection: async (refused, deadline) => {
+      const next = await secrets.afterRejection(refused.secret ?? '', deadline.signal());
+      return next === undefined ? undefined : credential(next);
+    },
+  };
+}
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** Client assertions are used at once; a minute covers clock skew without making them reusable for long. */
+export const CLIENT_ASSERTION_TTL_SECONDS = 60;
+
+/** RFC 7523 2.2 and 3, OpenID Connect Core 9: a JWT signed by the KMS key, fresh for every request. */
+export function privateKeyJwtAuthentication(
+  clientId: string,
+  audience: string,
+  signer: KmsSigner,
+  clock: () => number,
+): ClientAuthentication {
+  return {
+    method: 'private_key_jwt',
+    credential: async (deadline) => {
+      const iat = Math.floor(clock() / 1000);
+      const claims = {
+        iss: clientId,
+        sub: clientId,
+        aud: audience,
+        jti: randomBytes(16).toString('base64url'),
+        iat,
+        nbf: iat - 5,
+        exp: iat + CLIENT_ASSERTION_TTL_SECONDS,
+      };
+      const assertion = await signer.signJwt(claims, 'JWT', deadline);
+      return { params: { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion }, headers: {} };
+    },
+    // A KMS-held key is not rotated by a retry: a refusal is final.
+    afterRejection: async () => undefined,
+  };
+}
+
+/**
+ * Posts a form to the PAR or token endpoint as the client. When the authorization server answers
+ * 401 invalid_client, the credential may have been rotated: one more attempt, never more.
+ */
+export async function postAsClient(
+  server: AuthorizationServer,
+  auth: ClientAuthentication,
+  url: string,
+  params: Record<string, string>,
+  deadline: Deadline,
+): Promise<HttpResponse> {
+  const attempt = (credential: ClientCredential) =>
+    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers }, deadline);
+  const credential = await auth.credential(deadline);
+  const response = await attempt(credential);
+  if (response.status !== 401 || oauthError(response)?.error !== 'invalid_client') return response;
+  const next = await auth.afterRejection(credential, deadline);
+  return next === undefined ? response : attempt(next);
+}

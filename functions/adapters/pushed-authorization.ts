@@ -1,0 +1,54 @@
+import type { Deadline } from '../core/deadline.ts';
+import { TemporarilyUnavailableError, UpstreamError, UpstreamRefusedError } from '../core/errors.ts';
+import { jsonObject, oauthError, retryAfter, type AuthorizationServer } from './authorization-server.ts';
+import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
+import type { HttpResponse } from './http-client.ts';
+
+export interface PushedAuthorization {
+  readonly requestUri: string;
+  readonly expiresIn: number;
+}
+
+/**
+ * RFC 9126 2.1: pushes a signed request object with the client's authentication. Only client_id and
+ * request are sent: every authorization parameter is inside the request object (RFC 9101 6.3).
+ */
+export async function pushAuthorizationRequest(
+  server: AuthorizationServer,
+  auth: ClientAuthentication,
+  clientId: string,
+  requestObject: string,
+  deadline: Deadline,
+): Promise<PushedAuthorization> {
+  const url = await server.endpoint('par', deadline);
+  const response = await postAsClient(server, auth, url, { client_id: clientId, request: requestObject }, deadline);
+  return parsePushResponse(response);
+}
+
+/** RFC 9126 2.2 (201 with request_uri and expires_in) and 2.3 (errors). */
+export function parsePushResponse(response: HttpResponse): PushedAuthorization {
+  if (response.status === 201) {
+    const body = jsonObject(response.body);
+    const requestUri = body?.request_uri;
+    const expiresIn = body?.expires_in;
+    if (typeof requestUri !== 'string' || requestUri === '' || requestUri.length > 2048) {
+      throw new UpstreamError('the authorization server answered 201 without a request_uri');
+    }
+    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+      throw new UpstreamError('the authorization server answered 201 without a valid expires_in');
+    }
+    return { requestUri, expiresIn };
+  }
+  if (response.status === 429) {
+    throw new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
+  }
+  const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
+  if (refused !== undefined) {
+    throw new UpstreamRefusedError(
+      502,
+      refused.error,
+      refused.description ?? 'the authorization server refused the pushed authorization request',
+    );
+  }
+  throw new UpstreamError(`the authorization server answered ${response.status} to the pushed authorization request`);
+}

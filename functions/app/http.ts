@@ -1,0 +1,57 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import {
+  AccessDeniedError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../core/errors.ts';
+
+/** The largest request body accepted, after API Gateway's base64 decoding. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/**
+ * The request body as JSON: `application/json` (parameters such as charset allowed), at most
+ * MAX_BODY_BYTES, valid UTF-8, a JSON value. Anything else is refused before any other work.
+ */
+export async function readJsonBody(c: Context): Promise<unknown> {
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') throw new UnsupportedMediaTypeError();
+  const declared = Number(c.req.header('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const bytes = await c.req.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (bytes.byteLength === 0) throw new InvalidRequestError('the body is empty');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new InvalidRequestError('the body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidRequestError('the body is not valid JSON');
+  }
+}
+
+/**
+ * Browser callers must come from an allowed Origin (exact match): it is echoed with Vary: Origin and
+ * its preflight answered. A disallowed Origin gets 403 and no CORS headers. A request without
+ * Origin is allowed: non-browser callers could forge one anyway.
+ */
+export function originCheck(allowedOrigins: ReadonlySet<string>, methods: string): MiddlewareHandler {
+  return async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin === undefined) return next();
+    if (!allowedOrigins.has(origin)) throw new AccessDeniedError('the Origin is not allowed');
+    c.header('Access-Control-Allow-Origin', origin);
+    c.header('Vary', 'Origin');
+    if (c.req.method === 'OPTIONS') {
+      c.header('Access-Control-Allow-Methods', methods);
+      c.header('Access-Control-Allow-Headers', 'content-type');
+      c.header('Access-Control-Max-Age', '600');
+      return c.body(null, 204);
+    }
+    return next();
+  };
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
+import type { Telemetry } from './observability.ts';
+
+export interface ProxyVariables {
+  /** Milliseconds per upstream, added up by `timed`. */
+  upstreamMs: Record<string, number>;
+  /** The success metric of this request, set by the route. */
+  success?: string;
+}
+
+export type ProxyEnv = { Variables: ProxyVariables; Bindings: { event?: { requestContext?: { requestId?: string } } } };
+
+export interface ProxyAppOptions {
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+}
+
+/**
+ * The frame shared by every function: one log line and metrics per request, OAuth-shaped JSON errors
+ * with no-store, and no stack trace or exception text in any answer.
+ */
+export function proxyApp({ telemetry, clock }: ProxyAppOptions): Hono<ProxyEnv> {
+  const app = new Hono<ProxyEnv>();
+  app.use(async (c, next) => {
+    const started = clock();
+    c.set('upstreamMs', {});
+    await next();
+    const failure = c.error === undefined ? undefined : asOAuthError(c.error);
+    telemetry.record({
+      requestId: c.env?.event?.requestContext?.requestId ?? randomUUID(),
+      method: c.req.method,
+      route: c.req.routePath === '/*' ? c.req.path.slice(0, 64) : c.req.routePath,
+      status: c.res.status,
+      durationMs: clock() - started,
+      upstreamMs: c.get('upstreamMs'),
+      ...(c.get('success') === undefined || failure !== undefined ? {} : { success: c.get('success') }),
+      ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
+      ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
+    });
+  });
+  app.notFound((c) => errorResponse(c, new NotFoundError()));
+  app.onError((error, c) => errorResponse(c, asOAuthError(error)));
+  return app;
+}
+
+function asOAuthError(error: unknown): OAuthError {
+  return error instanceof OAuthError ? error : new ServerError('unexpected error');
+}
+
+/** An exception's name only: messages can quote data (a JSON.parse error quotes its input). */
+function exceptionName(error: unknown): string {
+  return error instanceof Error && /^\w{1,64}$/.test(error.name) ? error.name : 'unknown';
+}
+
+export function errorResponse(c: Context, error: OAuthError): Response {
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
+  return c.json(error.toJSON(), error.status as 400, headers);
+}
+
+/** Runs one upstream call and adds its duration to the request's record. */
+export async function timed<T>(c: Context<ProxyEnv>, upstream: string, clock: () => number, call: () => Promise<T>): Promise<T> {
+  const started = clock();
+  try {
+    return await call();
+  } finally {
+    const upstreamMs = c.get('upstreamMs');
+    upstreamMs[upstream] = (upstreamMs[upstream] ?? 0) + clock() - started;
+  }
+}

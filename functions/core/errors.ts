@@ -1,0 +1,112 @@
+/**
+ * Every failure the proxy answers with is an OAuthError: an HTTP status, an OAuth `error` code
+ * (RFC 6749 5.2, RFC 9126 2.3) and a description that is safe to show to anyone. Descriptions never
+ * carry secrets, request objects, tokens or codes, and never a stack trace.
+ */
+export class OAuthError extends Error {
+  override readonly name: string = 'OAuthError';
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+    /** Seconds, for 503 answers: sent as Retry-After. */
+    readonly retryAfter?: number,
+  ) {
+    super(`${error}: ${description}`);
+  }
+
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/** 400: the caller sent something we refuse (RFC 6749 5.2 `invalid_request`). */
+export class InvalidRequestError extends OAuthError {
+  override readonly name = 'InvalidRequestError';
+  constructor(description: string) {
+    super(400, 'invalid_request', description);
+  }
+}
+
+/** 403: the Origin is not on the allow-list. */
+export class AccessDeniedError extends OAuthError {
+  override readonly name = 'AccessDeniedError';
+  constructor(description: string) {
+    super(403, 'access_denied', description);
+  }
+}
+
+export class PayloadTooLargeError extends OAuthError {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(limit: number) {
+    super(413, 'invalid_request', `the request body is larger than ${limit} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends OAuthError {
+  override readonly name = 'UnsupportedMediaTypeError';
+  constructor() {
+    super(415, 'invalid_request', 'the request body must be application/json');
+  }
+}
+
+export class NotFoundError extends OAuthError {
+  override readonly name = 'NotFoundError';
+  constructor() {
+    super(404, 'invalid_request', 'no such route');
+  }
+}
+
+/**
+ * The authorization server refused what we sent, with an OAuth error of its own. `status` is ours:
+ * 502 for the PAR push (the SPA did nothing wrong that it could fix), 400/401 for the token endpoint.
+ */
+export class UpstreamRefusedError extends OAuthError {
+  override readonly name = 'UpstreamRefusedError';
+  constructor(status: number, error: string, description: string) {
+    super(status, error, description);
+  }
+}
+
+/** 502: an upstream answered, but not with anything we can use (5xx, garbage, a reset). */
+export class UpstreamError extends OAuthError {
+  override readonly name = 'UpstreamError';
+  constructor(description: string) {
+    super(502, 'server_error', description);
+  }
+}
+
+/** 503: throttled or unavailable after retries; the caller may try again after `retryAfter` seconds. */
+export class TemporarilyUnavailableError extends OAuthError {
+  override readonly name = 'TemporarilyUnavailableError';
+  constructor(description: string, retryAfter = 1) {
+    super(503, 'temporarily_unavailable', description, retryAfter);
+  }
+}
+
+/** 504: an upstream did not answer within its time budget. */
+export class UpstreamTimeoutError extends OAuthError {
+  override readonly name = 'UpstreamTimeoutError';
+  constructor(upstream: string) {
+    super(504, 'temporarily_unavailable', `${upstream} did not answer in time`);
+  }
+}
+
+/** 500: the proxy itself is misconfigured or broken. Never caused by what a caller sent. */
+export class ServerError extends OAuthError {
+  override readonly name = 'ServerError';
+  constructor(description: string) {
+    super(500, 'server_error', description);
+  }
+}
+
+/** A bad configuration value, thrown at cold start so that Lambda reports an init error. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+  }
+}

@@ -1,0 +1,58 @@
+import type { Hono } from 'hono';
+import type { AuthorizationServer } from '../adapters/authorization-server.ts';
+import type { ClientAuthentication } from '../adapters/client-authentication.ts';
+import type { KmsSigner } from '../adapters/kms-signer.ts';
+import { pushAuthorizationRequest } from '../adapters/pushed-authorization.ts';
+import { originCheck, readJsonBody } from '../app/http.ts';
+import type { Telemetry } from '../app/observability.ts';
+import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import type { ParConfig } from '../core/config.ts';
+import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
+import { parseIntent } from '../core/intent.ts';
+import { REQUEST_OBJECT_TYP } from '../core/jws.ts';
+import { requestObjectClaims } from '../core/request-object.ts';
+
+export interface ParDependencies {
+  readonly config: ParConfig;
+  readonly signer: Pick<KmsSigner, 'signJwt'>;
+  readonly authorizationServer: AuthorizationServer;
+  readonly clientAuthentication: ClientAuthentication;
+  readonly telemetry: Telemetry;
+  /** Milliseconds since the epoch. */
+  readonly clock: () => number;
+}
+
+/**
+ * POST /par: a validated intent becomes a KMS-signed request object (RFC 9101), pushed to the
+ * authorization server (RFC 9126); the SPA gets the request_uri and the URL to send the browser to.
+ */
+export function createParApp(deps: ParDependencies): Hono<ProxyEnv> {
+  const { config, signer, authorizationServer: server, clock } = deps;
+  const app = proxyApp(deps);
+  app.use('/par', originCheck(config.allowedOrigins, 'POST'));
+  app.post('/par', async (c) => {
+    const intent = parseIntent(await readJsonBody(c), config);
+    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, config.upstreamTimeoutMs);
+    const claims = requestObjectClaims(intent, {
+      clientId: config.clientId,
+      issuer: config.issuer,
+      ttl: config.requestObjectTtl,
+      now: clock(),
+    });
+    const requestObject = await timed(c, 'kms', clock, () => signer.signJwt(claims, REQUEST_OBJECT_TYP, deadline));
+    const pushed = await timed(c, 'authorization_server', clock, () =>
+      pushAuthorizationRequest(server, deps.clientAuthentication, config.clientId, requestObject, deadline),
+    );
+    // RFC 9126 4: the browser carries only client_id and request_uri.
+    const authorizationUrl = new URL(await server.endpoint('authorization', deadline));
+    authorizationUrl.searchParams.set('client_id', config.clientId);
+    authorizationUrl.searchParams.set('request_uri', pushed.requestUri);
+    c.set('success', 'Pushed');
+    return c.json(
+      { request_uri: pushed.requestUri, expires_in: pushed.expiresIn, authorization_url: authorizationUrl.href },
+      201,
+      { 'Cache-Control': 'no-store' },
+    );
+  });
+  return app;
+}
