@@ -89,8 +89,10 @@ export function parseIntent(input: unknown, policy: IntentPolicy): Intent {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidRequestError('the body must be a JSON object');
   }
+  // Field names first, so that a forbidden or unknown field is named even when others are missing.
   for (const key of Object.keys(input)) {
     if (PROXY_OWNED.has(key)) throw new InvalidRequestError(`${key} is set by the proxy and must not be sent`);
+    if (!Object.hasOwn(INTENT.entries, key)) throw new InvalidRequestError(`${fieldName(key)} is not an accepted field`);
   }
   const result = v.safeParse(INTENT, input);
   if (!result.success) throw new InvalidRequestError(describe(result.issues[0]));
@@ -114,11 +116,13 @@ function checkAuthorizationDetails(details: NonNullable<Intent['authorization_de
   }
 }
 
-/** Names the field, but echoes an unknown key only when it is short and plain. */
-export function describe(issue: v.BaseIssue<unknown> | undefined): string {
-  const key = issue?.path?.[0]?.key;
-  const field = typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : 'a field';
+/** Echoes a field name only when it is short and plain: it came from the caller. */
+function fieldName(key: unknown): string {
+  return typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : 'a field';
+}
+
+function describe(issue: v.BaseIssue<unknown> | undefined): string {
+  const field = fieldName(issue?.path?.[0]?.key);
   if (issue?.path?.length === 1 && issue.input === undefined) return `${field} is required`;
-  if (issue?.type === 'strict_object') return `${field} is not an accepted field`;
   return `${field} ${issue?.message ?? 'is invalid'}`;
 }

@@ -1,0 +1,116 @@
+import http from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+
+/**
+ * A real OpenID Provider (panva's oidc-provider) on loopback, configured as a regulated
+ * authorization server: PAR required, signed request objects required, PKCE required. Its
+ * development login screens take any user name. Local stack and tests only.
+ */
+export interface LocalClient {
+  readonly clientId: string;
+  readonly clientSecret?: string;
+  readonly authMethod: 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+  readonly redirectUris: readonly string[];
+  /** The proxy's public keys, registered inline... */
+  readonly jwks?: { keys: object[] };
+  /** ...or read from the proxy's JWKS endpoint. */
+  readonly jwksUri?: string;
+  readonly requestObjectAlg: 'PS256' | 'RS256' | 'RS384';
+}
+
+export interface LocalAuthorizationServerOptions {
+  readonly clients: readonly LocalClient[];
+  /** Port to listen on (0: any free one). */
+  readonly port?: number;
+  /** Host name in the issuer: 127.0.0.1 for tests, localhost for a browser. */
+  readonly host?: string;
+}
+
+export interface LocalAuthorizationServer {
+  readonly issuer: string;
+  readonly provider: Provider;
+  close(): Promise<void>;
+}
+
+function clientMetadata(client: LocalClient): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
+    token_endpoint_auth_method: client.authMethod,
+    ...(client.authMethod === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.requestObjectAlg } : {}),
+    redirect_uris: [...client.redirectUris],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    ...(client.jwksUri === undefined ? { jwks: client.jwks } : { jwks_uri: client.jwksUri }),
+    request_object_signing_alg: client.requestObjectAlg,
+    require_signed_request_object: true,
+    require_pushed_authorization_requests: true,
+  };
+}
+
+export async function startLocalAuthorizationServer(
+  options: LocalAuthorizationServerOptions,
+): Promise<LocalAuthorizationServer> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  const idTokenKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+
+  const configuration: Configuration = {
+    clients: options.clients.map(clientMetadata),
+    jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: 'RS256', use: 'sig' }] as never },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
+    findAccount: (_ctx, sub) => ({
+      accountId: sub,
+      claims: () => ({ sub, name: sub, email: `${sub}@example.test` }),
+    }),
+    clientAuthMethods: ['client_secret_post', 'client_secret_basic', 'private_key_jwt'],
+    enabledJWA: {
+      requestObjectSigningAlgValues: ['PS256', 'RS256', 'RS384'],
+      clientAuthSigningAlgValues: ['PS256', 'RS256', 'RS384'],
+    },
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: true },
+    },
+    // The local client is first-party: the consent screen is skipped by granting what it asked for.
+    loadExistingGrant: async (ctx) => {
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+      grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      await grant.save();
+      return grant;
+    },
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, RefreshToken: 3600, Session: 3600, Interaction: 600, Grant: 3600 },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><title>Error</title><h1>${escapeHtml(out.error)}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
+    },
+  };
+  const provider = new Provider(issuer, configuration);
+  // The dev interactions warn about their use on every start; they are the point here.
+  provider.on('server_error', () => {});
+  server.on('request', provider.callback());
+  return {
+    issuer,
+    provider,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

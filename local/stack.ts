@@ -1,0 +1,133 @@
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { calculateJwkThumbprint } from 'jose';
+import { parAppFromEnv } from '../functions/par/wiring.ts';
+import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
+import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
+import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
+
+/**
+ * The whole proxy on one machine: the real handlers' apps, built from environment variables exactly
+ * as in Lambda, talking through the real AWS SDK to local KMS and Secrets Manager endpoints, and to
+ * a real oidc-provider with PAR and signed request objects required.
+ */
+export interface LocalStackOptions {
+  /** The proxy's port (0: any free one). */
+  readonly port?: number;
+  /** The authorization server's port (0: any free one). */
+  readonly authorizationServerPort?: number;
+  /** localhost for a browser, 127.0.0.1 for tests. */
+  readonly host?: 'localhost' | '127.0.0.1';
+  readonly signingAlg?: 'PS256' | 'RS256' | 'RS384';
+  readonly authMethod?: LocalClient['authMethod'];
+  /** Extra environment for the proxy's functions. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface LocalStack {
+  readonly proxyUrl: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUri: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly kms: FakeKms;
+  readonly secretsManager: FakeSecretsManager;
+  readonly authorizationServer: LocalAuthorizationServer;
+  close(): Promise<void>;
+}
+
+export const LOCAL_CLIENT_ID = 'par-proxy-local';
+export const LOCAL_KEY_ALIAS = 'alias/par-proxy-local';
+export const LOCAL_SECRET_NAME = 'par-proxy/client-secret';
+
+/** Points the AWS SDK at the local endpoints through its own variables; no variables of ours. */
+export function useLocalAws(kms: FakeKms, secretsManager: FakeSecretsManager): void {
+  Object.assign(process.env, {
+    AWS_REGION: FAKE_REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_KMS: kms.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    // The SDK warns that releases after January 2027 need Node 22; Lambda runs nodejs24.x.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const alg = options.signingAlg ?? 'PS256';
+  const authMethod = options.authMethod ?? 'client_secret_post';
+
+  const proxyServer = http.createServer();
+  await new Promise<void>((resolve) => proxyServer.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const proxyUrl = `http://${host}:${(proxyServer.address() as AddressInfo).port}`;
+  const redirectUri = `${proxyUrl}/callback`;
+
+  const kms = await startFakeKms();
+  const secretsManager = await startFakeSecretsManager();
+  useLocalAws(kms, secretsManager);
+  const key = kms.createKey({ alias: LOCAL_KEY_ALIAS });
+  const jwk = key.publicKey.export({ format: 'jwk' });
+  const kid = await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n!, e: jwk.e! });
+  const clientSecret = randomBytes(32).toString('base64url');
+  const secret = secretsManager.createSecret(LOCAL_SECRET_NAME, JSON.stringify({ client_secret: clientSecret }));
+
+  const authorizationServer = await startLocalAuthorizationServer({
+    port: options.authorizationServerPort ?? 0,
+    host,
+    clients: [
+      {
+        clientId: LOCAL_CLIENT_ID,
+        clientSecret,
+        authMethod,
+        redirectUris: [redirectUri],
+        jwks: { keys: [{ ...jwk, kid, alg, use: 'sig' }] },
+        requestObjectAlg: alg,
+      },
+    ],
+  });
+
+  const env = {
+    ISSUER: authorizationServer.issuer,
+    CLIENT_ID: LOCAL_CLIENT_ID,
+    CLIENT_SECRET_ID: secret.arn,
+    CLIENT_AUTH_METHOD: authMethod,
+    KMS_KEY_ID: LOCAL_KEY_ALIAS,
+    SIGNING_ALG: alg,
+    ALLOWED_ORIGINS: proxyUrl,
+    ALLOWED_REDIRECT_URIS: redirectUri,
+    ...options.env,
+  };
+  // One app per function, routed by path as API Gateway routes to one Lambda per route.
+  const par = parAppFromEnv(env);
+  proxyServer.on(
+    'request',
+    getRequestListener((request) => {
+      const path = new URL(request.url).pathname;
+      if (path === '/par') return par.fetch(request);
+      return new Response('not found', { status: 404 });
+    }),
+  );
+
+  return {
+    proxyUrl,
+    issuer: authorizationServer.issuer,
+    clientId: LOCAL_CLIENT_ID,
+    clientSecret,
+    redirectUri,
+    env,
+    kms,
+    secretsManager,
+    authorizationServer,
+    close: async () => {
+      proxyServer.closeAllConnections();
+      await new Promise<void>((resolve) => proxyServer.close(() => resolve()));
+      await Promise.all([authorizationServer.close(), kms.close(), secretsManager.close()]);
+    },
+  };
+}

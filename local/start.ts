@@ -1,0 +1,25 @@
+import { startLocalStack } from './stack.ts';
+
+/** `npm start`: the proxy and its local stack, on embedded defaults. */
+const port = Number(process.env.PORT ?? 3000);
+const stack = await startLocalStack({ port, authorizationServerPort: port + 1, host: 'localhost' });
+
+console.log(`
+PAR proxy running locally
+  proxy                 ${stack.proxyUrl}   (POST /par)
+  authorization server  ${stack.issuer}   (oidc-provider: PAR and signed request objects required)
+  KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
+  Secrets Manager       ${stack.secretsManager.url}   secret ${stack.env.CLIENT_SECRET_ID}
+
+Try it:
+  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
+then open the authorization_url it prints: it leads to the local login page (any user name works).
+
+Ctrl-C stops everything.`);
+
+const stop = async () => {
+  await stack.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
+import { ConfigError } from '../../functions/core/errors.ts';
+
+const env = {
+  ISSUER: 'https://tenant.auth0.com/',
+  CLIENT_ID: 'abc',
+  CLIENT_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:1:secret:x',
+  KMS_KEY_ID: 'alias/par',
+  ALLOWED_REDIRECT_URIS: 'https://app.example.com/callback, https://app.example.com/other',
+  ALLOWED_ORIGINS: 'https://app.example.com',
+};
+
+function configError(overrides: Record<string, string | undefined>): ConfigError {
+  try {
+    loadParConfig({ ...env, ...overrides });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('loadParConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadParConfig(env);
+    expect(config.issuer).toBe('https://tenant.auth0.com/');
+    expect(config.authMethod).toBe('client_secret_post');
+    expect(config.signingKey).toEqual({ keyId: 'alias/par', alg: 'PS256' });
+    expect(config.requestObjectTtl).toBe(60);
+    expect(config.upstreamTimeoutMs).toBe(3000);
+    expect([...config.allowedRedirectUris]).toEqual(['https://app.example.com/callback', 'https://app.example.com/other']);
+    expect([...config.allowedOrigins]).toEqual(['https://app.example.com']);
+    expect(config.parEndpoint).toBeUndefined();
+  });
+
+  it.each([
+    ['ISSUER', { ISSUER: undefined }],
+    ['ISSUER', { ISSUER: 'http://tenant.auth0.com/' }],
+    ['ISSUER', { ISSUER: 'not a url' }],
+    ['CLIENT_ID', { CLIENT_ID: '' }],
+    ['CLIENT_SECRET_ID', { CLIENT_SECRET_ID: undefined }],
+    ['CLIENT_AUTH_METHOD', { CLIENT_AUTH_METHOD: 'none' }],
+    ['KMS_KEY_ID', { KMS_KEY_ID: undefined }],
+    ['SIGNING_ALG', { SIGNING_ALG: 'HS256' }],
+    ['ALLOWED_REDIRECT_URIS', { ALLOWED_REDIRECT_URIS: '' }],
+    ['ALLOWED_REDIRECT_URIS', { ALLOWED_REDIRECT_URIS: 'https://a.example/cb#frag' }],
+    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://app.example.com/' }],
+    ['REQUEST_OBJECT_TTL', { REQUEST_OBJECT_TTL: '0' }],
+    ['REQUEST_OBJECT_TTL', { REQUEST_OBJECT_TTL: '3601' }],
+    ['REQUEST_OBJECT_TTL', { REQUEST_OBJECT_TTL: '1e2' }],
+    ['UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '20000' }],
+    ['PAR_ENDPOINT', { PAR_ENDPOINT: 'ftp://x/par' }],
+  ])('names %s when it is missing or invalid', (variable, overrides) => {
+    const error = configError(overrides);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('accepts http only for loopback hosts (the local stack)', () => {
+    expect(loadParConfig({ ...env, ISSUER: 'http://127.0.0.1:3001' }).issuer).toBe('http://127.0.0.1:3001');
+  });
+
+  it('needs no secret with private_key_jwt', () => {
+    const config = loadParConfig({ ...env, CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined });
+    expect(config.clientSecretId).toBeUndefined();
+    expect(config.assertionKey).toEqual({ keyId: 'alias/par', alg: 'PS256' });
+  });
+
+  it('reads the token and jwks configurations', () => {
+    expect(loadTokenConfig({ ...env, TOKEN_ENDPOINT: 'https://tenant.auth0.com/oauth/token' }).tokenEndpoint).toBe(
+      'https://tenant.auth0.com/oauth/token',
+    );
+    expect(loadJwksConfig({ KMS_KEY_ID: 'alias/par', SIGNING_KID: 'k1' }).keys).toEqual([
+      { keyId: 'alias/par', alg: 'PS256', kid: 'k1' },
+    ]);
+  });
+});
