@@ -1,5 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /**
@@ -14,26 +15,34 @@ export interface AwsClientOptions {
   readonly maxAttempts?: number;
 }
 
+/** Callers' abort signals carry the real budget; the handler's own timeout is only a backstop. */
+const BACKSTOP_MS = 250;
+
 function requestHandler(timeoutMs: number): NodeHttpHandler {
   return new NodeHttpHandler({
     connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
+    requestTimeout: timeoutMs + BACKSTOP_MS,
     throwOnRequestTimeout: true,
   });
 }
 
-export function kmsClient(options: AwsClientOptions): KMSClient {
-  return new KMSClient({
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: 'standard',
+/**
+ * Jittered exponential backoff bounded to fit a call's budget: about 100-200 ms, then 200-400 ms.
+ * The SDK's default throttling backoff (500 ms x 2^n) could spend a 3 s budget on waiting alone.
+ */
+export const retryDelay = (attempt: number): number => 100 * 2 ** (attempt - 2) * (1 + Math.random());
+
+function clientConfig(options: AwsClientOptions) {
+  return {
+    retryStrategy: new ConfiguredRetryStrategy(options.maxAttempts ?? 3, retryDelay),
     requestHandler: requestHandler(options.timeoutMs),
-  });
+  };
+}
+
+export function kmsClient(options: AwsClientOptions): KMSClient {
+  return new KMSClient(clientConfig(options));
 }
 
 export function secretsManagerClient(options: AwsClientOptions): SecretsManagerClient {
-  return new SecretsManagerClient({
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: 'standard',
-    requestHandler: requestHandler(options.timeoutMs),
-  });
+  return new SecretsManagerClient(clientConfig(options));
 }

@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiGatewayHandler } from '../../functions/app/lambda.ts';
+import type { Fault } from '../../local/aws-json-server.ts';
+import { REQUEST_BUDGET_MS } from '../../functions/core/deadline.ts';
+import { captureOutput } from '../helpers/output.ts';
+import { CLIENT_SECRET, invoke, startHarness, UPSTREAM_TIMEOUT_MS, validIntent, type Answer, type Harness } from '../helpers/harness.ts';
+import type { Reply } from '../helpers/scripted-authorization-server.ts';
+
+/**
+ * Upstream faults, one row each, through the real AWS SDK against the wire-level KMS and Secrets
+ * Manager stand-ins and a fault-injecting authorization server. Each row asserts the status, the
+ * error, Retry-After, the upstream calls made and the time taken; and that the same warm
+ * container answers the next good request (no poisoned cache, no stuck promise).
+ */
+let harness: Harness;
+let par: ApiGatewayHandler;
+const leaks: string[] = [];
+
+beforeAll(async () => {
+  harness = await startHarness();
+  par = harness.coldPar();
+  expect((await invoke(par, { body: validIntent() })).status).toBe(201);
+});
+afterAll(async () => {
+  await harness.close();
+});
+
+interface Expected {
+  readonly status: number;
+  readonly error: string;
+  readonly retryAfter?: string;
+  readonly calls: { kms?: number; secretsManager?: number; as?: number };
+  /** Upper bound on the answer's time, milliseconds. */
+  readonly within?: number;
+}
+
+async function row(handler: ApiGatewayHandler, expected: Expected): Promise<Answer> {
+  const before = harness.calls();
+  const output = captureOutput();
+  const answer = await invoke(handler, { body: validIntent() }).finally(() => output.restore());
+  leaks.push(output.text(), answer.raw);
+  const after = harness.calls();
+  expect(answer.status).toBe(expected.status);
+  expect(answer.body.error).toBe(expected.error);
+  expect(typeof answer.body.error_description).toBe('string');
+  expect(answer.headers['retry-after']).toBe(expected.retryAfter);
+  expect({
+    kms: after.kms - before.kms,
+    secretsManager: after.secretsManager - before.secretsManager,
+    as: after.as - before.as,
+  }).toEqual({ kms: 0, secretsManager: 0, as: 0, ...expected.calls });
+  expect(answer.ms).toBeLessThan(expected.within ?? REQUEST_BUDGET_MS);
+  return answer;
+}
+
+async function recovers(handler: ApiGatewayHandler = par): Promise<void> {
+  harness.kms.setFault(undefined);
+  harness.secretsManager.setFault(undefined);
+  harness.as.reset();
+  const answer = await invoke(handler, { body: validIntent() });
+  expect(answer.status).toBe(201);
+}
+
+const asRows: [string, Reply, Expected][] = [
+  ['400 invalid_request', { status: 400, body: { error: 'invalid_request' } }, { status: 502, error: 'invalid_request', calls: { kms: 1, as: 1 } }],
+  [
+    '400 invalid_request_object',
+    { status: 400, body: { error: 'invalid_request_object', error_description: 'bad signature' } },
+    { status: 502, error: 'invalid_request_object', calls: { kms: 1, as: 1 } },
+  ],
+  [
+    '413 with an OAuth error',
+    { status: 413, body: { error: 'invalid_request', error_description: 'too large' } },
+    { status: 502, error: 'invalid_request', calls: { kms: 1, as: 1 } },
+  ],
+  ['413 without a body', { status: 413, body: '' }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  [
+    '429 with Retry-After (passed on)',
+    { status: 429, body: { error: 'too_many_requests' }, headers: { 'retry-after': '7' } },
+    { status: 503, error: 'temporarily_unavailable', retryAfter: '7', calls: { kms: 1, as: 1 } },
+  ],
+  ['500', { status: 500, body: { error: 'server_error' } }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  ['503 HTML error page', { status: 503, body: '<html><body>Bad gateway</body></html>' }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  ['200 HTML page', { status: 200, body: '<html>login</html>' }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  ['201 without request_uri', { status: 201, body: { expires_in: 30 } }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  ['201 with garbage', { status: 201, body: 'not json' }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  ['a connection reset', { reset: true }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
+  [
+    'a hang',
+    { hang: true },
+    { status: 504, error: 'temporarily_unavailable', calls: { kms: 1, as: 1 }, within: UPSTREAM_TIMEOUT_MS + 500 },
+  ],
+];
+
+describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
+  it.each(asRows)('%s', async (_name, reply, expected) => {
+    harness.as.script('par', () => reply);
+    await row(par, expected);
+    await recovers();
+  });
+
+  it('a slow but successful answer within the timeout is a success', async () => {
+    harness.as.script('par', () => ({ delayMs: UPSTREAM_TIMEOUT_MS / 2, then: { status: 201, body: { request_uri: 'urn:x', expires_in: 30 } } }));
+    const answer = await invoke(par, { body: validIntent() });
+    expect(answer.status).toBe(201);
+    expect(answer.body.request_uri).toBe('urn:x');
+    await recovers();
+  });
+
+  it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second push', async () => {
+    harness.as.script('par', () => ({ status: 401, body: { error: 'invalid_client' } }));
+    // AWSCURRENT again (unchanged), then AWSPREVIOUS (none).
+    await row(par, { status: 502, error: 'invalid_client', calls: { kms: 1, secretsManager: 2, as: 1 } });
+    await recovers();
+  });
+});
+
+describe('client secret rotation', () => {
+  it('a rotated secret: 401 invalid_client, the new secret fetched, one retry, success', async () => {
+    const handler = harness.coldPar();
+    await recovers(handler);
+    harness.secretsManager.rotate('par/client', JSON.stringify({ client_secret: 'rotated-secret-1' }));
+    harness.as.script('par', (_call, form) =>
+      form.get('client_secret') === 'rotated-secret-1' ? undefined : { status: 401, body: { error: 'invalid_client' } },
+    );
+    const before = harness.calls();
+    const answer = await invoke(handler, { body: validIntent() });
+    expect(answer.status).toBe(201);
+    const after = harness.calls();
+    expect([after.secretsManager - before.secretsManager, after.as - before.as]).toEqual([1, 2]);
+  });
+
+  it('a secret the authorization server does not accept yet: AWSPREVIOUS is tried, then kept for a while', async () => {
+    harness.as.reset();
+    harness.secretsManager.rotate('par/client', JSON.stringify({ client_secret: 'rotated-secret-2' }));
+    const handler = harness.coldPar(); // caches rotated-secret-2, which Auth0 may take 30 s to accept
+    harness.as.script('par', (_call, form) =>
+      form.get('client_secret') === 'rotated-secret-1' ? undefined : { status: 401, body: { error: 'invalid_client' } },
+    );
+    const before = harness.calls();
+    expect((await invoke(handler, { body: validIntent() })).status).toBe(201);
+    const after = harness.calls();
+    // GetSecretValue: the cold fetch, AWSCURRENT again, AWSPREVIOUS; discovery and two pushes.
+    expect([after.secretsManager - before.secretsManager, after.as - before.as]).toEqual([3, 3]);
+    expect((await invoke(handler, { body: validIntent() })).status).toBe(201);
+    expect([harness.calls().secretsManager - after.secretsManager, harness.calls().as - after.as]).toEqual([0, 1]);
+    harness.secretsManager.rotate('par/client', JSON.stringify({ client_secret: CLIENT_SECRET }));
+    harness.as.reset();
+  });
+});
+
+const kmsFault = (fault: Fault) => () => fault;
+
+describe('KMS faults', () => {
+  it('transient throttling is retried with backoff: success', async () => {
+    let throttled = 0;
+    harness.kms.setFault(() => (throttled++ === 0 ? { kind: 'error', type: 'ThrottlingException', status: 400 } : undefined));
+    const before = harness.calls();
+    expect((await invoke(par, { body: validIntent() })).status).toBe(201);
+    expect(harness.calls().kms - before.kms).toBe(2);
+    await recovers();
+  });
+
+  it.each<[string, Fault, Expected]>([
+    ['persistent throttling', { kind: 'error', type: 'ThrottlingException', status: 400 }, { status: 503, error: 'temporarily_unavailable', retryAfter: '1', calls: { kms: 3 } }],
+    ['5xx', { kind: 'error', type: 'KMSInternalException', status: 500 }, { status: 503, error: 'temporarily_unavailable', retryAfter: '1', calls: { kms: 3 } }],
+    ['a hang', { kind: 'hang' }, { status: 504, error: 'temporarily_unavailable', calls: { kms: 1 }, within: UPSTREAM_TIMEOUT_MS + 500 }],
+    [
+      'a malformed signature',
+      { kind: 'respond', status: 200, body: { KeyId: 'k', Signature: Buffer.from('short').toString('base64') } },
+      { status: 502, error: 'server_error', calls: { kms: 1 } },
+    ],
+    ['access denied (misconfiguration)', { kind: 'error', type: 'AccessDeniedException', status: 400 }, { status: 500, error: 'server_error', calls: { kms: 1 } }],
+  ])('%s', async (_name, fault, expected) => {
+    harness.kms.setFault(kmsFault(fault));
+    await row(par, expected);
+    await recovers();
+  });
+});
+
+describe('Secrets Manager faults (a cold container fetches the secret)', () => {
+  it.each<[string, Fault, Expected]>([
+    ['throttled', { kind: 'error', type: 'ThrottlingException', status: 400 }, { status: 503, error: 'temporarily_unavailable', retryAfter: '1', calls: { kms: 2, secretsManager: 3, as: 1 } }],
+    ['down (5xx)', { kind: 'error', type: 'InternalServiceError', status: 500 }, { status: 503, error: 'temporarily_unavailable', retryAfter: '1', calls: { kms: 2, secretsManager: 3, as: 1 } }],
+    ['a hang', { kind: 'hang' }, { status: 504, error: 'temporarily_unavailable', calls: { kms: 2, secretsManager: 1, as: 1 }, within: UPSTREAM_TIMEOUT_MS + 500 }],
+    ['secret missing', { kind: 'error', type: 'ResourceNotFoundException', status: 400 }, { status: 500, error: 'server_error', calls: { kms: 2, secretsManager: 1, as: 1 } }],
+    [
+      'secret malformed',
+      { kind: 'respond', status: 200, body: { SecretString: '{"clientSecret": "wrong field"}' } },
+      { status: 500, error: 'server_error', calls: { kms: 2, secretsManager: 1, as: 1 } },
+    ],
+  ])('%s', async (_name, fault, expected) => {
+    const handler = harness.coldPar();
+    harness.secretsManager.setFault(kmsFault(fault));
+    // Cold: GetPublicKey and Sign, discovery, then the secret; the push is never made.
+    await row(handler, expected);
+    await recovers(handler);
+  });
+});
+
+describe('discovery', () => {
+  it('unreachable at cold start: 502, not cached, the next request succeeds', async () => {
+    const handler = harness.coldPar();
+    harness.as.script('discovery', () => ({ status: 503, body: 'down' }));
+    await row(handler, { status: 502, error: 'server_error', calls: { kms: 2, as: 1 } });
+    await recovers(handler);
+  });
+
+  it('a discovery document for another issuer is refused (OpenID Connect Discovery 4.3)', async () => {
+    const handler = harness.coldPar();
+    harness.as.script('discovery', () => ({ status: 200, body: { issuer: 'https://evil.example.com/' } }));
+    await row(handler, { status: 500, error: 'server_error', calls: { kms: 2, as: 1 } });
+    await recovers(handler);
+  });
+
+  it('unreachable later: a warm container does not fetch it again', async () => {
+    harness.as.script('discovery', () => ({ status: 503, body: 'down' }));
+    const before = harness.calls();
+    expect((await invoke(par, { body: validIntent() })).status).toBe(201);
+    expect(harness.calls().as - before.as).toBe(1);
+    harness.as.reset();
+  });
+});
+
+describe('nothing leaks', () => {
+  it('no secret, request object or stack trace in any log line or answer above', () => {
+    const all = leaks.join('\n');
+    expect(all.length).toBeGreaterThan(1000);
+    for (const secret of [CLIENT_SECRET, 'rotated-secret-1', 'rotated-secret-2']) expect(all).not.toContain(secret);
+    expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/); // a compact JWS
+    expect(all).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // a stack frame
+  });
+});
