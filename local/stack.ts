@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
+import { jwksAppFromEnv } from '../functions/jwks/wiring.ts';
 import { parAppFromEnv } from '../functions/par/wiring.ts';
+import { tokenAppFromEnv } from '../functions/token/wiring.ts';
+import { demoAssets } from './demo/assets.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
@@ -22,6 +25,9 @@ export interface LocalStackOptions {
   readonly host?: 'localhost' | '127.0.0.1';
   readonly signingAlg?: 'PS256' | 'RS256' | 'RS384';
   readonly authMethod?: LocalClient['authMethod'];
+  /** Ports of the local KMS and Secrets Manager (0: any free one). */
+  readonly kmsPort?: number;
+  readonly secretsManagerPort?: number;
   /** Extra environment for the proxy's functions. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -68,8 +74,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const proxyUrl = `http://${host}:${(proxyServer.address() as AddressInfo).port}`;
   const redirectUri = `${proxyUrl}/callback`;
 
-  const kms = await startFakeKms();
-  const secretsManager = await startFakeSecretsManager();
+  const kms = await startFakeKms(options.kmsPort ?? 0);
+  const secretsManager = await startFakeSecretsManager(options.secretsManagerPort ?? 0);
   useLocalAws(kms, secretsManager);
   const key = kms.createKey({ alias: LOCAL_KEY_ALIAS });
   const jwk = key.publicKey.export({ format: 'jwk' });
@@ -104,13 +110,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const par = parAppFromEnv(env);
+  const routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = {
+    '/par': parAppFromEnv(env),
+    '/token': tokenAppFromEnv(env),
+    '/.well-known/jwks.json': jwksAppFromEnv(env),
+    ...(await demoAssets()),
+  };
   proxyServer.on(
     'request',
     getRequestListener((request) => {
-      const path = new URL(request.url).pathname;
-      if (path === '/par') return par.fetch(request);
-      return new Response('not found', { status: 404 });
+      const route = routes[new URL(request.url).pathname];
+      return route === undefined ? new Response('not found', { status: 404 }) : route.fetch(request);
     }),
   );
 

@@ -1,19 +1,28 @@
 import { startLocalStack } from './stack.ts';
 
-/** `npm start`: the proxy and its local stack, on embedded defaults. */
+/** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults. */
 const port = Number(process.env.PORT ?? 3000);
-const stack = await startLocalStack({ port, authorizationServerPort: port + 1, host: 'localhost' });
+const stack = await startLocalStack({
+  port,
+  authorizationServerPort: port + 1,
+  kmsPort: port + 2,
+  secretsManagerPort: port + 3,
+  host: 'localhost',
+});
 
 console.log(`
 PAR proxy running locally
-  proxy                 ${stack.proxyUrl}   (POST /par)
-  authorization server  ${stack.issuer}   (oidc-provider: PAR and signed request objects required)
+  demo SPA              ${stack.proxyUrl}/   (click "Sign in"; any user name logs in)
+  proxy                 ${stack.proxyUrl}   POST /par, POST /token, GET /.well-known/jwks.json
+  authorization server  ${stack.issuer}   oidc-provider: PAR, signed request objects and PKCE required
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   secret ${stack.env.CLIENT_SECRET_ID}
 
 Try it:
   curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
-then open the authorization_url it prints: it leads to the local login page (any user name works).
+  then open the authorization_url it prints: it leads to the local login page.
+
+  AWS_ENDPOINT_URL_KMS=${stack.kms.url} npm run public-key -- ${stack.env.KMS_KEY_ID}
 
 Ctrl-C stops everything.`);
 

@@ -48,6 +48,7 @@ export interface TokenConfig extends ClientConfig {
 export interface JwksConfig {
   /** Every key the proxy signs with or is about to sign with, in publication order. */
   readonly keys: readonly SigningKeyConfig[];
+  readonly upstreamTimeoutMs: number;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -202,7 +203,7 @@ export function loadJwksConfig(env: Env): JwksConfig {
   // Keys published ahead of (or after) their use, for zero-downtime rotation.
   for (const keyId of list(env, 'PUBLISHED_KMS_KEY_IDS')) keys.push({ keyId, alg });
   const unique = new Map(keys.map((key) => [key.keyId, key]));
-  return { keys: [...unique.values()] };
+  return { keys: [...unique.values()], upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 3000, 100, 8000) };
 }
 
 function optionalKid(env: Env, name: string): { kid?: string } {

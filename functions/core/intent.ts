@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { InvalidRequestError } from './errors.ts';
+import { parseOrRefuse, refuseUnknownFields, requireObject, text } from './validation.ts';
 
 /**
  * The SPA's unsigned authorize intent. Validation is strict: an unknown field, a value of the wrong
@@ -14,23 +15,14 @@ const PROXY_OWNED = new Set([
 ]);
 
 const MAX_STRING = 2048;
-const NO_CONTROLS = /^[^\u0000-\u001f\u007f]*$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-const text = (max = MAX_STRING) =>
-  v.pipe(
-    v.string('must be a string'),
-    v.minLength(1, 'must not be empty'),
-    v.maxLength(max, `must be at most ${max} characters`),
-    v.regex(NO_CONTROLS, 'must not contain control characters'),
-  );
 
 const AUTHORIZATION_DETAIL = v.looseObject({
   type: v.pipe(v.string('must have a string type'), v.minLength(1, 'must have a non-empty type')),
 });
 
 const INTENT = v.strictObject({
-  redirect_uri: text(),
+  redirect_uri: text(MAX_STRING),
   // RFC 7636 4.2: BASE64URL(SHA256(verifier)); 43-128 characters of the unreserved base64url set.
   code_challenge: v.pipe(
     v.string('must be a string'),
@@ -40,15 +32,15 @@ const INTENT = v.strictObject({
   ),
   // RFC 9700 2.1.1: plain PKCE is not accepted.
   code_challenge_method: v.literal('S256', 'must be S256'),
-  state: text(),
+  state: text(MAX_STRING),
   response_type: v.optional(v.literal('code', 'must be code (the proxy only starts the authorization code flow)')),
-  scope: v.optional(text()),
-  nonce: v.optional(text()),
-  audience: v.optional(text()),
+  scope: v.optional(text(MAX_STRING)),
+  nonce: v.optional(text(MAX_STRING)),
+  audience: v.optional(text(MAX_STRING)),
   prompt: v.optional(text(256)),
-  login_hint: v.optional(text()),
+  login_hint: v.optional(text(MAX_STRING)),
   ui_locales: v.optional(text(256)),
-  acr_values: v.optional(text()),
+  acr_values: v.optional(text(MAX_STRING)),
   organization: v.optional(text(256)),
   invitation: v.optional(text(256)),
   screen_hint: v.optional(text(64)),
@@ -86,17 +78,12 @@ export interface IntentPolicy {
 export const MAX_AUTHORIZATION_DETAILS_BYTES = 4096;
 
 export function parseIntent(input: unknown, policy: IntentPolicy): Intent {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new InvalidRequestError('the body must be a JSON object');
-  }
-  // Field names first, so that a forbidden or unknown field is named even when others are missing.
-  for (const key of Object.keys(input)) {
+  const body = requireObject(input);
+  for (const key of Object.keys(body)) {
     if (PROXY_OWNED.has(key)) throw new InvalidRequestError(`${key} is set by the proxy and must not be sent`);
-    if (!Object.hasOwn(INTENT.entries, key)) throw new InvalidRequestError(`${fieldName(key)} is not an accepted field`);
   }
-  const result = v.safeParse(INTENT, input);
-  if (!result.success) throw new InvalidRequestError(describe(result.issues[0]));
-  const intent = result.output;
+  refuseUnknownFields(body, INTENT.entries);
+  const intent = parseOrRefuse(INTENT, body);
   // RFC 9700 2.1: exact string comparison, no normalisation.
   if (!policy.allowedRedirectUris.has(intent.redirect_uri)) {
     throw new InvalidRequestError('redirect_uri is not an allowed redirect URI');
@@ -114,15 +101,4 @@ function checkAuthorizationDetails(details: NonNullable<Intent['authorization_de
   if (Buffer.byteLength(JSON.stringify(details)) > MAX_AUTHORIZATION_DETAILS_BYTES) {
     throw new InvalidRequestError(`authorization_details must be at most ${MAX_AUTHORIZATION_DETAILS_BYTES} bytes`);
   }
-}
-
-/** Echoes a field name only when it is short and plain: it came from the caller. */
-function fieldName(key: unknown): string {
-  return typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : 'a field';
-}
-
-function describe(issue: v.BaseIssue<unknown> | undefined): string {
-  const field = fieldName(issue?.path?.[0]?.key);
-  if (issue?.path?.length === 1 && issue.input === undefined) return `${field} is required`;
-  return `${field} ${issue?.message ?? 'is invalid'}`;
 }

@@ -1,0 +1,45 @@
+import type { Deadline } from '../core/deadline.ts';
+import { TemporarilyUnavailableError, UpstreamError, UpstreamRefusedError } from '../core/errors.ts';
+import type { TokenRequest } from '../core/token-request.ts';
+import { jsonObject, oauthError, retryAfter, type AuthorizationServer } from './authorization-server.ts';
+import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
+import type { HttpResponse } from './http-client.ts';
+
+/** RFC 6749 5.1: a successful token response, passed to the SPA as the authorization server sent it. */
+export type TokenResponse = Readonly<Record<string, unknown>> & { readonly access_token: string; readonly token_type: string };
+
+/**
+ * RFC 6749 4.1.3 and 6: redeems a code (with its PKCE verifier, RFC 7636 4.5) or a refresh token as
+ * the confidential client, authenticated exactly as for the PAR push.
+ */
+export async function requestTokens(
+  server: AuthorizationServer,
+  auth: ClientAuthentication,
+  clientId: string,
+  request: TokenRequest,
+  deadline: Deadline,
+): Promise<TokenResponse> {
+  const url = await server.endpoint('token', deadline);
+  const response = await postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline);
+  return parseTokenResponse(response);
+}
+
+export function parseTokenResponse(response: HttpResponse): TokenResponse {
+  if (response.status === 200) {
+    const body = jsonObject(response.body);
+    if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
+      throw new UpstreamError('the authorization server answered 200 without a token');
+    }
+    return body as TokenResponse;
+  }
+  if (response.status === 429) {
+    throw new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
+  }
+  const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
+  if (refused !== undefined) {
+    // RFC 6749 5.2: the SPA sees the authorization server's own error, 401 for invalid_client.
+    const status = response.status === 401 ? 401 : response.status === 400 ? 400 : 502;
+    throw new UpstreamRefusedError(status, refused.error, refused.description ?? 'the authorization server refused the token request');
+  }
+  throw new UpstreamError(`the authorization server answered ${response.status} to the token request`);
+}

@@ -1,0 +1,39 @@
+import type { Hono } from 'hono';
+import type { KmsSigner, PublicJwk } from '../adapters/kms-signer.ts';
+import type { Telemetry } from '../app/observability.ts';
+import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
+
+export interface JwksDependencies {
+  /** Every key the proxy signs with, or is about to (rotation), in publication order. */
+  readonly keys: readonly Pick<KmsSigner, 'publicJwk'>[];
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+  readonly upstreamTimeoutMs: number;
+}
+
+/**
+ * Five minutes: short enough that a key published ahead of a rotation is seen well before it signs,
+ * long enough that the authorization server and CDNs spare KMS.
+ */
+export const JWKS_MAX_AGE_SECONDS = 300;
+
+/** GET /.well-known/jwks.json: the public keys, from KMS GetPublicKey, cached per container. */
+export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
+  const { clock } = deps;
+  const app = proxyApp(deps);
+  app.get('/.well-known/jwks.json', async (c) => {
+    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, deps.upstreamTimeoutMs);
+    const jwks = await timed(c, 'kms', clock, () => Promise.all(deps.keys.map((key) => key.publicJwk(deadline.signal()))));
+    return c.json({ keys: uniqueByKid(jwks) }, 200, {
+      'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}`,
+      // Public keys: any origin may read them.
+      'Access-Control-Allow-Origin': '*',
+    });
+  });
+  return app;
+}
+
+function uniqueByKid(keys: readonly PublicJwk[]): PublicJwk[] {
+  return [...new Map(keys.map((key) => [key.kid, key])).values()];
+}

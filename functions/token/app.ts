@@ -1,0 +1,39 @@
+import type { Hono } from 'hono';
+import type { AuthorizationServer } from '../adapters/authorization-server.ts';
+import type { ClientAuthentication } from '../adapters/client-authentication.ts';
+import { requestTokens } from '../adapters/token-endpoint.ts';
+import { originCheck, readJsonBody } from '../app/http.ts';
+import type { Telemetry } from '../app/observability.ts';
+import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import type { TokenConfig } from '../core/config.ts';
+import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
+import { parseTokenRequest } from '../core/token-request.ts';
+
+export interface TokenDependencies {
+  readonly config: TokenConfig;
+  readonly authorizationServer: AuthorizationServer;
+  readonly clientAuthentication: ClientAuthentication;
+  readonly telemetry: Telemetry;
+  readonly clock: () => number;
+}
+
+/**
+ * POST /token: the code exchange and refresh the SPA cannot make itself, because the client is
+ * confidential. Same limits, Origin check, errors and no-leak rules as /par.
+ */
+export function createTokenApp(deps: TokenDependencies): Hono<ProxyEnv> {
+  const { config, clock } = deps;
+  const app = proxyApp(deps);
+  app.use('/token', originCheck(config.allowedOrigins, 'POST'));
+  app.post('/token', async (c) => {
+    const request = parseTokenRequest(await readJsonBody(c), config.allowedRedirectUris);
+    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, config.upstreamTimeoutMs);
+    const tokens = await timed(c, 'authorization_server', clock, () =>
+      requestTokens(deps.authorizationServer, deps.clientAuthentication, config.clientId, request, deadline),
+    );
+    c.set('success', 'TokensIssued');
+    // RFC 6749 5.1: token responses are never cached.
+    return c.json(tokens, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  });
+  return app;
+}
