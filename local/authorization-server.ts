@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 /**
  * A real OpenID Provider (panva's oidc-provider) on loopback, configured as a regulated
@@ -26,6 +26,8 @@ export interface LocalAuthorizationServerOptions {
   readonly port?: number;
   /** Host name in the issuer: 127.0.0.1 for tests, localhost for a browser. */
   readonly host?: string;
+  /** RFC 9396 types accepted in authorization_details; rich authorization requests are off without. */
+  readonly authorizationDetailsTypes?: readonly string[];
 }
 
 export interface LocalAuthorizationServer {
@@ -60,7 +62,10 @@ export async function startLocalAuthorizationServer(
   const idTokenKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
   const configuration: Configuration = {
-    clients: options.clients.map(clientMetadata),
+    clients: options.clients.map((client) => ({
+      ...clientMetadata(client),
+      ...(options.authorizationDetailsTypes?.length ? { authorization_details_types: [...options.authorizationDetailsTypes] } : {}),
+    })),
     jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: 'RS256', use: 'sig' }] as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -75,10 +80,14 @@ export async function startLocalAuthorizationServer(
       clientAuthSigningAlgValues: ['PS256', 'RS256', 'RS384'],
     },
     pkce: { required: () => true },
+    // oidc-provider refuses to fetch special-use addresses (SSRF protection); here the client's
+    // jwks_uri is the proxy on loopback by design, so its dispatcher is left out.
+    fetch: (url, init) => globalThis.fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     features: {
       devInteractions: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
       requestObjects: { enabled: true, requireSignedRequestObject: true },
+      ...richAuthorizationRequests(options.authorizationDetailsTypes ?? []),
     },
     // The local client is first-party: the consent screen is skipped by granting what it asked for.
     loadExistingGrant: async (ctx) => {
@@ -86,6 +95,7 @@ export async function startLocalAuthorizationServer(
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
       grant.addOIDCScope(String(ctx.oidc.params?.scope ?? 'openid'));
+      if (ctx.oidc.params?.authorization_details !== undefined) grant.addResourceScope(LOCAL_RESOURCE, '');
       await grant.save();
       return grant;
     },
@@ -108,6 +118,34 @@ export async function startLocalAuthorizationServer(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The resource server that access tokens with authorization details are for. */
+export const LOCAL_RESOURCE = 'https://api.example.test/';
+
+/**
+ * RFC 9396, with the local policy of granting exactly the details that were asked for. oidc-provider
+ * needs a resource indicator (RFC 8707) with them: one default resource server.
+ */
+function richAuthorizationRequests(types: readonly string[]): Configuration['features'] {
+  if (types.length === 0) return {};
+  return {
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async () => LOCAL_RESOURCE,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async () => ({ scope: '', accessTokenFormat: 'opaque' }),
+    },
+    richAuthorizationRequests: {
+      enabled: true,
+      types: Object.fromEntries(types.map((type) => [type, { validate: () => undefined }])),
+      // Exactly what this authorization request asked for.
+      authorizationDetailsForGrantSource: async (ctx: KoaContextWithOIDC) =>
+        JSON.parse(String(ctx.oidc.params?.authorization_details ?? '[]')) as object[],
+      authorizationDetailsForAccessToken: async (_ctx: unknown, _token: unknown, source?: { rar?: object[] }) => source?.rar ?? [],
+      authorizationDetailsForIntrospection: async (_ctx: unknown, token: { rar?: object[] }) => token.rar ?? [],
+    } as never,
   };
 }
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
@@ -25,6 +25,12 @@ export interface LocalStackOptions {
   readonly host?: 'localhost' | '127.0.0.1';
   readonly signingAlg?: 'PS256' | 'RS256' | 'RS384';
   readonly authMethod?: LocalClient['authMethod'];
+  /** A second KMS key for private_key_jwt client assertions (CLIENT_ASSERTION_KMS_KEY_ID). */
+  readonly separateAssertionKey?: boolean;
+  /** Register the client with the proxy's JWKS URL instead of its keys inline. */
+  readonly clientJwksUri?: boolean;
+  /** RFC 9396 types the authorization server and the proxy accept. */
+  readonly authorizationDetailsTypes?: readonly string[];
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
   readonly kmsPort?: number;
   readonly secretsManagerPort?: number;
@@ -42,11 +48,14 @@ export interface LocalStack {
   readonly kms: FakeKms;
   readonly secretsManager: FakeSecretsManager;
   readonly authorizationServer: LocalAuthorizationServer;
+  /** New containers for every function, with these variables changed: what a deploy does. */
+  redeploy(overrides: Readonly<Record<string, string>>): void;
   close(): Promise<void>;
 }
 
 export const LOCAL_CLIENT_ID = 'par-proxy-local';
 export const LOCAL_KEY_ALIAS = 'alias/par-proxy-local';
+export const LOCAL_ASSERTION_KEY_ALIAS = 'alias/par-proxy-local-assertions';
 export const LOCAL_SECRET_NAME = 'par-proxy/client-secret';
 
 /** Points the AWS SDK at the local endpoints through its own variables; no variables of ours. */
@@ -64,6 +73,12 @@ export function useLocalAws(kms: FakeKms, secretsManager: FakeSecretsManager): v
   delete process.env.AWS_SESSION_TOKEN;
 }
 
+/** A public key as the proxy publishes it: RSA, with its RFC 7638 thumbprint as kid. */
+export async function publicJwk(key: KeyObject, alg: string) {
+  const { n, e } = key.export({ format: 'jwk' });
+  return { kty: 'RSA', n, e, kid: await calculateJwkThumbprint({ kty: 'RSA', n: n!, e: e! }), alg, use: 'sig' };
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const alg = options.signingAlg ?? 'PS256';
@@ -77,22 +92,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const kms = await startFakeKms(options.kmsPort ?? 0);
   const secretsManager = await startFakeSecretsManager(options.secretsManagerPort ?? 0);
   useLocalAws(kms, secretsManager);
-  const key = kms.createKey({ alias: LOCAL_KEY_ALIAS });
-  const jwk = key.publicKey.export({ format: 'jwk' });
-  const kid = await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n!, e: jwk.e! });
+  const keys = [kms.createKey({ alias: LOCAL_KEY_ALIAS })];
+  if (options.separateAssertionKey === true) keys.push(kms.createKey({ alias: LOCAL_ASSERTION_KEY_ALIAS }));
+  const publicJwks = await Promise.all(keys.map((key) => publicJwk(key.publicKey, alg)));
   const clientSecret = randomBytes(32).toString('base64url');
   const secret = secretsManager.createSecret(LOCAL_SECRET_NAME, JSON.stringify({ client_secret: clientSecret }));
 
   const authorizationServer = await startLocalAuthorizationServer({
     port: options.authorizationServerPort ?? 0,
     host,
+    authorizationDetailsTypes: options.authorizationDetailsTypes ?? [],
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
-        clientSecret,
+        ...(authMethod === 'private_key_jwt' ? {} : { clientSecret }),
         authMethod,
         redirectUris: [redirectUri],
-        jwks: { keys: [{ ...jwk, kid, alg, use: 'sig' }] },
+        ...(options.clientJwksUri === true
+          ? { jwksUri: `${proxyUrl}/.well-known/jwks.json` }
+          : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
       },
     ],
@@ -107,15 +125,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     SIGNING_ALG: alg,
     ALLOWED_ORIGINS: proxyUrl,
     ALLOWED_REDIRECT_URIS: redirectUri,
+    ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
+    ...(options.authorizationDetailsTypes === undefined
+      ? {}
+      : { ALLOWED_AUTHORIZATION_DETAILS_TYPES: options.authorizationDetailsTypes.join(',') }),
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = {
-    '/par': parAppFromEnv(env),
-    '/token': tokenAppFromEnv(env),
-    '/.well-known/jwks.json': jwksAppFromEnv(env),
-    ...(await demoAssets()),
-  };
+  const assets = await demoAssets();
+  const deploy = (functionEnv: Readonly<Record<string, string>>) => ({
+    '/par': parAppFromEnv(functionEnv),
+    '/token': tokenAppFromEnv(functionEnv),
+    '/.well-known/jwks.json': jwksAppFromEnv(functionEnv),
+    ...assets,
+  });
+  let routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = deploy(env);
   proxyServer.on(
     'request',
     getRequestListener((request) => {
@@ -134,6 +158,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     kms,
     secretsManager,
     authorizationServer,
+    redeploy: (overrides) => {
+      routes = deploy({ ...env, ...overrides });
+    },
     close: async () => {
       proxyServer.closeAllConnections();
       await new Promise<void>((resolve) => proxyServer.close(() => resolve()));

@@ -18,41 +18,64 @@ export interface PublicJwk {
   readonly use: 'sig';
 }
 
+interface PublicKey {
+  readonly jwk: PublicJwk;
+  /** The key's ARN, as KMS reports it: what an alias pointed at when the key was read. */
+  readonly keyArn: string;
+}
+
 /** RSA signatures are as long as the modulus: 2048, 3072 or 4096 bits. */
 const SIGNATURE_LENGTHS = new Set([256, 384, 512]);
 
+export interface KmsSignerOptions {
+  /** How long the public key is kept; an alias may be moved to another key (rotation). */
+  readonly publicKeyTtlMs?: number;
+  readonly clock?: () => number;
+}
+
 /**
  * Signs JWS with an RSA key that never leaves AWS KMS: the signing input is hashed here and KMS
- * signs the digest (MessageType DIGEST), so a request object of any size costs one Sign call.
+ * signs the digest (MessageType DIGEST), so a JWS of any size costs one Sign call.
+ *
+ * The kid is the RFC 7638 thumbprint of the public key, read once. When the key is an alias that
+ * has been moved to another key (a rotation), Sign reports the new key's ARN: the public key is
+ * read again and the JWS signed once more with the right kid, once per container.
  */
 export class KmsSigner {
   readonly alg: SigningAlg;
-  private readonly publicKey: AsyncCache<PublicJwk>;
+  private readonly publicKey: AsyncCache<PublicKey>;
 
   constructor(
     private readonly kms: KMSClient,
     private readonly key: SigningKeyConfig,
+    options: KmsSignerOptions = {},
   ) {
     this.alg = key.alg;
-    this.publicKey = new AsyncCache((signal) => this.loadPublicKey(signal));
+    this.publicKey = new AsyncCache((signal) => this.loadPublicKey(signal), options.publicKeyTtlMs, options.clock);
   }
 
-  /** The kid: configured, or the RFC 7638 thumbprint of the public key (GetPublicKey once per container). */
-  async kid(signal: AbortSignal): Promise<string> {
-    return this.key.kid ?? (await this.publicKey.get(signal)).kid;
-  }
-
-  publicJwk(signal: AbortSignal): Promise<PublicJwk> {
-    return this.publicKey.get(signal);
+  async publicJwk(signal: AbortSignal): Promise<PublicJwk> {
+    return (await this.publicKey.get(signal)).jwk;
   }
 
   /** A compact JWS of `payload` with header {alg, typ, kid}. */
   async signJwt(payload: object, typ: string, deadline: Deadline): Promise<string> {
-    const input = signingInput({ alg: this.alg, typ, kid: await this.kid(deadline.signal()) }, payload);
+    if (this.key.kid !== undefined) return (await this.sign(payload, typ, this.key.kid, deadline)).jws;
+    const expected = await this.publicKey.get(deadline.signal());
+    const signed = await this.sign(payload, typ, expected.jwk.kid, deadline);
+    if (signed.keyArn === undefined || signed.keyArn === expected.keyArn) return signed.jws;
+    // The alias now points at another key: learn its kid and sign again.
+    this.publicKey.invalidate();
+    const current = await this.publicKey.get(deadline.signal());
+    return (await this.sign(payload, typ, current.jwk.kid, deadline)).jws;
+  }
+
+  private async sign(payload: object, typ: string, kid: string, deadline: Deadline) {
+    const input = signingInput({ alg: this.alg, typ, kid }, payload);
     const abortSignal = deadline.signal();
-    let signature: Uint8Array | undefined;
+    let result;
     try {
-      const result = await this.kms.send(
+      result = await this.kms.send(
         new SignCommand({
           KeyId: this.key.keyId,
           Message: signingDigest(this.alg, input),
@@ -61,31 +84,30 @@ export class KmsSigner {
         }),
         { abortSignal },
       );
-      signature = result.Signature;
     } catch (error) {
       throw fromAwsError('KMS', error, abortSignal);
     }
+    const signature = result.Signature;
     if (signature === undefined || !SIGNATURE_LENGTHS.has(signature.byteLength)) {
       throw new UpstreamError('KMS returned a malformed signature');
     }
-    return compact(input, signature);
+    return { jws: compact(input, signature), keyArn: result.KeyId };
   }
 
-  private async loadPublicKey(signal: AbortSignal): Promise<PublicJwk> {
-    let der: Uint8Array | undefined;
+  private async loadPublicKey(signal: AbortSignal): Promise<PublicKey> {
+    let result;
     try {
-      const result = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.key.keyId }), { abortSignal: signal });
-      if (result.KeyUsage !== 'SIGN_VERIFY' || !result.SigningAlgorithms?.includes(SIGNING_ALGS[this.alg].kms)) {
-        throw new ServerError(`the KMS key cannot sign ${this.alg}`);
-      }
-      der = result.PublicKey;
+      result = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.key.keyId }), { abortSignal: signal });
     } catch (error) {
       throw fromAwsError('KMS', error, signal);
     }
-    if (der === undefined) throw new UpstreamError('KMS returned no public key');
-    const jwk = rsaJwk(der);
-    const kid = this.key.kid ?? (await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'sha256'));
-    return { kty: 'RSA', n: jwk.n, e: jwk.e, kid, alg: this.alg, use: 'sig' };
+    if (result.KeyUsage !== 'SIGN_VERIFY' || !result.SigningAlgorithms?.includes(SIGNING_ALGS[this.alg].kms)) {
+      throw new ServerError(`the KMS key cannot sign ${this.alg}`);
+    }
+    if (result.PublicKey === undefined) throw new UpstreamError('KMS returned no public key');
+    const { n, e } = rsaJwk(result.PublicKey);
+    const kid = this.key.kid ?? (await calculateJwkThumbprint({ kty: 'RSA', n, e }, 'sha256'));
+    return { jwk: { kty: 'RSA', n, e, kid, alg: this.alg, use: 'sig' }, keyArn: result.KeyId ?? this.key.keyId };
   }
 }
 

@@ -32,6 +32,11 @@ export class AsyncCache<T> {
     this.value = { data, expiresAt: this.clock() + this.ttlMs };
   }
 
+  /** Forgets the value, so that the next get loads again. */
+  invalidate(): void {
+    this.value = undefined;
+  }
+
   /** The cached value, if any and fresh, without loading. */
   peek(): T | undefined {
     return this.value !== undefined && this.clock() < this.value.expiresAt ? this.value.data : undefined;

@@ -172,11 +172,11 @@ function clientConfig(env: Env): ClientConfig {
   };
 }
 
+/** The private_key_jwt key: its own, or the request object key. */
 function assertionKey(env: Env): SigningKeyConfig {
-  const keyId = value(env, 'CLIENT_ASSERTION_KMS_KEY_ID') ?? required(env, 'KMS_KEY_ID');
-  const sameKey = value(env, 'CLIENT_ASSERTION_KMS_KEY_ID') === undefined;
-  const fixedKid = kid(env, sameKey ? 'SIGNING_KID' : 'CLIENT_ASSERTION_KID');
-  return { keyId, alg: signingAlg(env, 'SIGNING_ALG'), ...(fixedKid === undefined ? {} : { kid: fixedKid }) };
+  return value(env, 'CLIENT_ASSERTION_KMS_KEY_ID') === undefined
+    ? signingKey(env, 'KMS_KEY_ID', 'SIGNING_KID')
+    : signingKey(env, 'CLIENT_ASSERTION_KMS_KEY_ID', 'CLIENT_ASSERTION_KID');
 }
 
 export function loadParConfig(env: Env): ParConfig {
@@ -197,16 +197,12 @@ export function loadTokenConfig(env: Env): TokenConfig {
 
 export function loadJwksConfig(env: Env): JwksConfig {
   const keys = [signingKey(env, 'KMS_KEY_ID', 'SIGNING_KID')];
-  const assertion = value(env, 'CLIENT_ASSERTION_KMS_KEY_ID');
-  const alg = signingAlg(env, 'SIGNING_ALG');
-  if (assertion !== undefined) keys.push({ keyId: assertion, alg, ...optionalKid(env, 'CLIENT_ASSERTION_KID') });
+  if (value(env, 'CLIENT_ASSERTION_KMS_KEY_ID') !== undefined) {
+    keys.push(signingKey(env, 'CLIENT_ASSERTION_KMS_KEY_ID', 'CLIENT_ASSERTION_KID'));
+  }
   // Keys published ahead of (or after) their use, for zero-downtime rotation.
+  const alg = signingAlg(env, 'SIGNING_ALG');
   for (const keyId of list(env, 'PUBLISHED_KMS_KEY_IDS')) keys.push({ keyId, alg });
   const unique = new Map(keys.map((key) => [key.keyId, key]));
   return { keys: [...unique.values()], upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 3000, 100, 8000) };
-}
-
-function optionalKid(env: Env, name: string): { kid?: string } {
-  const fixed = kid(env, name);
-  return fixed === undefined ? {} : { kid: fixed };
 }

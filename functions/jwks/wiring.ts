@@ -9,7 +9,8 @@ export function jwksAppFromEnv(env: Env, clock: () => number = Date.now) {
   const config = loadJwksConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   return createJwksApp({
-    keys: config.keys.map((key) => new KmsSigner(kms, key)),
+    // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
+    keys: config.keys.map((key) => new KmsSigner(kms, key, { publicKeyTtlMs: 60_000, clock })),
     telemetry: powertoolsTelemetry('jwks'),
     clock,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
