@@ -1,0 +1,24 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { InfraConfigError } from './config.ts';
+import { addParProxyStack } from './par-proxy-stack.ts';
+
+/**
+ * CDK entry (cdk.json: `npx tsx infra/app.ts`). Configuration comes from context, e.g.
+ *   npx cdk deploy -c issuer=https://tenant.auth0.com/ -c clientId=abc \
+ *     -c allowedOrigins=https://app.example.com -c allowedRedirectUris=https://app.example.com/callback
+ * See docs/deploy.md for every key.
+ */
+const app = new App();
+try {
+  addParProxyStack(app);
+} catch (error) {
+  if (!(error instanceof InfraConfigError)) throw error;
+  // A plain message, not a stack trace: the user only has to fix one -c value.
+  console.error(`Configuration error: ${error.message}\nSee docs/deploy.md for the context keys.`);
+  process.exit(1);
+}
+// cdk-nag's AWS Solutions checks run at synthesis; an unacknowledged finding fails `cdk synth`.
+// Every acknowledgement sits next to the construct it concerns, with its reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

@@ -1,0 +1,202 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { FUNCTION_NAMES, type FunctionName } from './bundling.ts';
+import { METRICS_NAMESPACE } from './proxy-functions.ts';
+
+/** Alarm thresholds; docs/deploy.md ("Figures" and "Alarms") says why and what to do. */
+export const ALARM_THRESHOLDS = {
+  /** Percent of requests answered 5xx in 5 minutes. */
+  serverErrorRatePercent: 5,
+  /** Fewer requests than this in 5 minutes never raise the 5xx-rate alarm (one failure in two is noise). */
+  serverErrorMinRequests: 5,
+  /** p99 of API Gateway latency, in milliseconds, for 3 periods of 5 minutes in a row. */
+  latencyP99Ms: 3000,
+  latencyEvaluationPeriods: 3,
+  /** Lambda errors (crashes, timeouts, init failures) per function in 5 minutes. */
+  functionErrors: 1,
+  /** Lambda throttles per function in 5 minutes. */
+  functionThrottles: 1,
+} as const;
+
+const PERIOD = Duration.minutes(5);
+
+export interface MonitoringProps {
+  readonly stage: apigw.HttpStage;
+  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  readonly functionLogGroups: Readonly<Record<FunctionName, logs.ILogGroup>>;
+  /** Subscribed to the alarm topic when given (the address must confirm the subscription). */
+  readonly alarmEmail?: string;
+}
+
+/** A dashboard of the whole request path and alarms that page a human through one SNS topic. */
+export class Monitoring extends Construct {
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { stage, functions } = props;
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${Stack.of(this).stackName} alarms`,
+      // Only HTTPS publishers (cdk-nag AwsSolutions-SNS3).
+      enforceSSL: true,
+    });
+    if (props.alarmEmail !== undefined) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    const requests = stage.metricCount({ statistic: 'Sum', period: PERIOD, label: 'Requests' });
+    const clientErrors = stage.metricClientError({ period: PERIOD, label: '4xx' });
+    const serverErrors = stage.metricServerError({ period: PERIOD, label: '5xx' });
+    const serverErrorRate = new cloudwatch.MathExpression({
+      expression: `IF(requests >= ${ALARM_THRESHOLDS.serverErrorMinRequests}, 100 * errors / requests, 0)`,
+      usingMetrics: { requests, errors: serverErrors },
+      period: PERIOD,
+      label: '5xx rate (%)',
+    });
+    const latencyP99 = stage.metricLatency({ statistic: 'p99', period: PERIOD, label: 'Latency p99' });
+
+    this.addAlarm('ApiServerErrorRate', {
+      metric: serverErrorRate,
+      threshold: ALARM_THRESHOLDS.serverErrorRatePercent,
+      evaluationPeriods: 1,
+      alarmDescription:
+        `More than ${ALARM_THRESHOLDS.serverErrorRatePercent}% of API requests failed with 5xx in 5 minutes: ` +
+        'sign-ins are failing. Check UpstreamFailures by Reason on the dashboard (authorization server, KMS, ' +
+        'Secrets Manager) and the functions\' logs. docs/deploy.md#alarms',
+    });
+    this.addAlarm('ApiLatencyP99', {
+      metric: latencyP99,
+      threshold: ALARM_THRESHOLDS.latencyP99Ms,
+      evaluationPeriods: ALARM_THRESHOLDS.latencyEvaluationPeriods,
+      alarmDescription:
+        `API p99 latency above ${ALARM_THRESHOLDS.latencyP99Ms} ms for 15 minutes: an upstream is slow. Compare ` +
+        'AuthorizationServerLatency, KmsLatency and SecretsManagerLatency on the dashboard. docs/deploy.md#alarms',
+    });
+    for (const name of FUNCTION_NAMES) {
+      const fn = functions[name];
+      this.addAlarm(`${pascal(name)}Errors`, {
+        metric: fn.metricErrors({ statistic: 'Sum', period: PERIOD }),
+        threshold: ALARM_THRESHOLDS.functionErrors,
+        evaluationPeriods: 1,
+        alarmDescription:
+          `The ${name} function crashed, timed out or failed to start (a configuration error fails every cold start). ` +
+          'Its log group has the error. docs/deploy.md#alarms',
+      });
+      this.addAlarm(`${pascal(name)}Throttles`, {
+        metric: fn.metricThrottles({ statistic: 'Sum', period: PERIOD }),
+        threshold: ALARM_THRESHOLDS.functionThrottles,
+        evaluationPeriods: 1,
+        alarmDescription:
+          `Lambda refused to run the ${name} function: the account's concurrency is exhausted. ` +
+          'Raise the account quota or find the function using it. docs/deploy.md#alarms',
+      });
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-par-proxy`,
+      defaultInterval: Duration.hours(3),
+    });
+    const byFunction = (metric: (fn: lambda.IFunction, name: FunctionName) => cloudwatch.IMetric) =>
+      FUNCTION_NAMES.map((name) => metric(functions[name], name));
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'API requests and errors', left: [requests, clientErrors, serverErrors], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'API latency (ms)',
+        left: [
+          stage.metricLatency({ statistic: 'p50', period: PERIOD, label: 'Latency p50' }),
+          latencyP99,
+          stage.metricIntegrationLatency({ statistic: 'p99', period: PERIOD, label: 'Integration latency p99' }),
+        ],
+        leftAnnotations: [{ value: ALARM_THRESHOLDS.latencyP99Ms, label: 'p99 alarm' }],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: '5xx rate (%)',
+        left: [serverErrorRate],
+        leftAnnotations: [{ value: ALARM_THRESHOLDS.serverErrorRatePercent, label: 'alarm' }],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors and throttles',
+        left: byFunction((fn, name) => fn.metricErrors({ statistic: 'Sum', period: PERIOD, label: `${name} errors` })),
+        right: byFunction((fn, name) => fn.metricThrottles({ statistic: 'Sum', period: PERIOD, label: `${name} throttles` })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda duration (ms)',
+        left: byFunction((fn, name) => fn.metricDuration({ statistic: 'p50', period: PERIOD, label: `${name} p50` })),
+        right: byFunction((fn, name) => fn.metricDuration({ statistic: 'p99', period: PERIOD, label: `${name} p99` })),
+        width: 8,
+      }),
+      // Init duration is not a Lambda metric; the REPORT line of each cold start carries it.
+      new cloudwatch.LogQueryWidget({
+        title: 'Cold starts and init duration (ms)',
+        logGroupNames: FUNCTION_NAMES.map((name) => props.functionLogGroups[name].logGroupName),
+        queryLines: [
+          'filter @type = "REPORT" and ispresent(@initDuration)',
+          'stats count(*) as coldStarts, avg(@initDuration) as avgInitMs, pct(@initDuration, 99) as p99InitMs, max(@initDuration) as maxInitMs by @log',
+        ],
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 8,
+      }),
+    );
+    const proxyMetric = (metricName: string, service: FunctionName, statistic: string, label: string) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period: PERIOD, label });
+    const byReason = (metricName: string) =>
+      new cloudwatch.SearchExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},Reason,service} MetricName="${metricName}"', 'Sum', 300)`,
+        label: '',
+        period: PERIOD,
+      });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Pushed authorization requests and tokens issued',
+        left: [proxyMetric('Pushed', 'par', 'Sum', 'Pushed'), proxyMetric('TokensIssued', 'token', 'Sum', 'TokensIssued')],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Refused (4xx) by reason', left: [byReason('Refused')], width: 6 }),
+      new cloudwatch.GraphWidget({ title: 'Upstream failures (5xx) by reason', left: [byReason('UpstreamFailures')], width: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'Upstream latency p99 (ms)',
+        left: [
+          ...(['par', 'token'] as const).flatMap((service) =>
+            ['AuthorizationServerLatency', 'KmsLatency', 'SecretsManagerLatency'].map((metricName) =>
+              proxyMetric(metricName, service, 'p99', `${service} ${metricName.replace('Latency', '')}`),
+            ),
+          ),
+          proxyMetric('KmsLatency', 'jwks', 'p99', 'jwks Kms'),
+        ],
+        width: 6,
+      }),
+    );
+  }
+
+  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'comparisonOperator' | 'treatMissingData'>): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      ...props,
+      alarmName: `${Stack.of(this).stackName}-${id}`,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // No traffic is not an outage of this proxy: no data, no alarm.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const action = new SnsAction(this.alarmTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    this.alarms.push(alarm);
+  }
+}
+
+function pascal(name: string): string {
+  return name[0]!.toUpperCase() + name.slice(1);
+}

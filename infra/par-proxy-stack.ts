@@ -1,0 +1,97 @@
+import { App, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { FunctionName } from './bundling.ts';
+import { ClientSecret } from './client-secret.ts';
+import { parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
+import { JWKS_PATH, ProxyHttpApi } from './http-api.ts';
+import { Monitoring } from './monitoring.ts';
+import { ProxyFunctions } from './proxy-functions.ts';
+import { SigningKeys } from './signing-key.ts';
+
+/** Function and access logs: a month covers an incident found late and a billing cycle, then expires. */
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+export interface ParProxyStackProps extends StackProps {
+  readonly config: InfraConfig;
+  /** Entry files by function (tests); @default FUNCTION_ENTRIES in infra/bundling.ts */
+  readonly entries?: Partial<Record<FunctionName, string>>;
+}
+
+/**
+ * The whole proxy in one environment-agnostic stack: KMS signing key(s), the client secret, three
+ * functions, the HTTP API and its monitoring. Synthesis needs no AWS account and no lookups.
+ */
+export class ParProxyStack extends Stack {
+  readonly keys: SigningKeys;
+  readonly clientSecret?: ClientSecret;
+  readonly functions: ProxyFunctions;
+  readonly httpApi: ProxyHttpApi;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: ParProxyStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.keys = new SigningKeys(this, 'SigningKeys', {
+      keySpec: config.keySpec,
+      aliasPrefix: `alias/${this.stackName}`,
+      assertionKey: config.assertionKey,
+      publicKeyReadByAccount: config.publicKeyReadByAccount,
+    });
+    if (usesClientSecret(config)) {
+      this.clientSecret = new ClientSecret(this, 'ClientSecret', { existingSecretArn: config.clientSecretArn });
+    }
+    this.functions = new ProxyFunctions(this, 'Functions', {
+      config,
+      keys: this.keys,
+      clientSecret: this.clientSecret?.secret,
+      logRetention: LOG_RETENTION,
+      entries: props.entries,
+    });
+    this.httpApi = new ProxyHttpApi(this, 'HttpApi', {
+      functions: this.functions.functions,
+      allowedOrigins: config.allowedOrigins,
+      throttle: config.throttle,
+      logRetention: LOG_RETENTION,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage: this.httpApi.stage,
+      functions: this.functions.functions,
+      functionLogGroups: this.functions.logGroups,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Base URL of the proxy: POST /par, POST /token' });
+    new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.keys.requestObjectKey.keyArn, description: 'KMS key that signs request objects' });
+    new CfnOutput(this, 'SigningKeyAlias', { value: this.keys.requestObjectKey.alias.aliasName });
+    if (this.keys.assertionKey !== undefined) {
+      new CfnOutput(this, 'ClientAssertionKeyArn', { value: this.keys.assertionKey.keyArn, description: 'KMS key that signs private_key_jwt client assertions' });
+      new CfnOutput(this, 'ClientAssertionKeyAlias', { value: this.keys.assertionKey.alias.aliasName });
+    }
+    if (this.clientSecret !== undefined) {
+      new CfnOutput(this, 'SecretArn', {
+        value: this.clientSecret.secret.secretArn,
+        description: this.clientSecret.created
+          ? 'Put the client secret here: aws secretsmanager put-secret-value --secret-id <this ARN> --secret-string <secret>'
+          : 'The existing client secret the functions read',
+      });
+    }
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });
+  }
+}
+
+/**
+ * Reads the configuration from the app's context and adds the stack. Throws InfraConfigError
+ * (naming the context key) when the configuration is missing or invalid.
+ */
+export function addParProxyStack(app: App, overrides: Omit<Partial<ParProxyStackProps>, 'config'> = {}): ParProxyStack {
+  const config = parseInfraConfig((key) => app.node.tryGetContext(key));
+  return new ParProxyStack(app, config.stackName, {
+    stackName: config.stackName,
+    description: 'PAR proxy: signs OAuth request objects with AWS KMS and pushes them to the authorization server',
+    ...overrides,
+    config,
+  });
+}

@@ -1,0 +1,209 @@
+import { isAbsolute, join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from './bundling.ts';
+import { usesClientSecret, type InfraConfig } from './config.ts';
+import type { RsaSigningKey, SigningKeys } from './signing-key.ts';
+
+/** CloudWatch namespace of the functions' EMF metrics (functions/app/observability.ts). */
+export const METRICS_NAMESPACE = 'ParProxy';
+
+/** ESBUILD_OPTIONS (infra/bundling.ts) in NodejsFunction's words, so the CDK ships the benchmarked bundle. */
+export function cdkBundlingOptions(): BundlingOptions {
+  return {
+    format: OutputFormat.ESM,
+    target: ESBUILD_OPTIONS.target,
+    minify: ESBUILD_OPTIONS.minify,
+    sourceMap: ESBUILD_OPTIONS.sourcemap,
+    sourcesContent: ESBUILD_OPTIONS.sourcesContent,
+    mainFields: [...ESBUILD_OPTIONS.mainFields],
+    externalModules: [...ESBUILD_OPTIONS.external],
+    banner: ESBUILD_OPTIONS.banner.js,
+    // The project's own esbuild (node_modules), never a Docker image: CI and laptops need no Docker.
+    forceDockerBundling: false,
+  };
+}
+
+/** Tokens (ARNs) the environment refers to. */
+export interface EnvironmentRefs {
+  readonly keyArn: string;
+  readonly assertionKeyArn?: string;
+  readonly secretArn?: string;
+}
+
+/**
+ * The environment each handler reads (functions/core/config.ts). Optional values are left out
+ * rather than set empty, so the handlers' defaults apply.
+ */
+export function functionEnvironment(name: FunctionName, config: InfraConfig, refs: EnvironmentRefs): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    POWERTOOLS_SERVICE_NAME: name,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    SIGNING_ALG: config.signingAlg,
+    KMS_KEY_ID: refs.keyArn,
+    SIGNING_KID: config.signingKid,
+    UPSTREAM_TIMEOUT_MS: config.upstreamTimeoutMs?.toString(),
+  };
+  if (name === 'jwks') {
+    env.CLIENT_ASSERTION_KMS_KEY_ID = refs.assertionKeyArn;
+    env.CLIENT_ASSERTION_KID = refs.assertionKeyArn === undefined ? undefined : config.assertionKid;
+    env.PUBLISHED_KMS_KEY_IDS = config.publishedKeyArns.join(',') || undefined;
+  } else {
+    const assertion = config.clientAuthMethod === 'private_key_jwt' ? refs.assertionKeyArn : undefined;
+    Object.assign(env, {
+      ISSUER: config.issuer,
+      CLIENT_ID: config.clientId,
+      CLIENT_AUTH_METHOD: config.clientAuthMethod,
+      CLIENT_SECRET_ID: usesClientSecret(config) ? refs.secretArn : undefined,
+      CLIENT_ASSERTION_KMS_KEY_ID: assertion,
+      CLIENT_ASSERTION_KID: assertion === undefined ? undefined : config.assertionKid,
+      ALLOWED_ORIGINS: config.allowedOrigins.join(','),
+      ALLOWED_REDIRECT_URIS: config.allowedRedirectUris.join(','),
+    });
+  }
+  if (name === 'par') {
+    Object.assign(env, {
+      REQUEST_OBJECT_TTL: config.requestObjectTtl?.toString(),
+      PAR_ENDPOINT: config.parEndpoint,
+      AUTHORIZATION_ENDPOINT: config.authorizationEndpoint,
+      ALLOWED_AUTHORIZATION_DETAILS_TYPES: config.allowedAuthorizationDetailsTypes.join(',') || undefined,
+    });
+  }
+  if (name === 'token') env.TOKEN_ENDPOINT = config.tokenEndpoint;
+  // NODE_OPTIONS=--enable-source-maps is deliberately absent: it costs cold-start time and makes
+  // every stack trace slower; the shipped .map files decode traces offline instead.
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+export interface ProxyFunctionsProps {
+  readonly config: InfraConfig;
+  readonly keys: SigningKeys;
+  /** The client secret; absent with private_key_jwt. */
+  readonly clientSecret?: secretsmanager.ISecret;
+  readonly logRetention: logs.RetentionDays;
+  /** Entry files by function, absolute or relative to the project root. @default FUNCTION_ENTRIES */
+  readonly entries?: Partial<Record<FunctionName, string>>;
+}
+
+const DESCRIPTIONS: Record<FunctionName, string> = {
+  par: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
+  token: 'POST /token: redeems the authorization code with the client credentials',
+  jwks: 'GET /.well-known/jwks.json: publishes the public signing keys',
+};
+
+/**
+ * The three handlers, each with its own role, log group and nothing more than it needs:
+ * par signs request objects and authenticates to the authorization server, token only
+ * authenticates, jwks only reads public keys.
+ */
+export class ProxyFunctions extends Construct {
+  readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
+  readonly logGroups: Readonly<Record<FunctionName, logs.LogGroup>>;
+
+  constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
+    super(scope, id);
+    const { config, keys } = props;
+    const refs: EnvironmentRefs = {
+      keyArn: keys.requestObjectKey.keyArn,
+      assertionKeyArn: keys.assertionKey?.keyArn,
+      secretArn: props.clientSecret?.secretArn,
+    };
+    const functions = {} as Record<FunctionName, lambda.Function>;
+    const logGroups = {} as Record<FunctionName, logs.LogGroup>;
+    for (const name of FUNCTION_NAMES) {
+      const pascal = name[0]!.toUpperCase() + name.slice(1);
+      const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
+        retention: props.logRetention,
+        // Only the KMS key outlives the stack; logs expire with their retention anyway.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // An own role instead of the default one: the default attaches AWSLambdaBasicExecutionRole,
+      // whose logs:CreateLogGroup and wildcard resources this function does not need.
+      const role = new iam.Role(this, `${pascal}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${name} function of the PAR proxy`,
+      });
+      logGroup.grantWrite(role);
+      const entry = props.entries?.[name] ?? FUNCTION_ENTRIES[name];
+      functions[name] = new NodejsFunction(this, pascal, {
+        entry: isAbsolute(entry) ? entry : join(PROJECT_ROOT, entry),
+        handler: 'handler',
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: config.memorySize,
+        // API Gateway gives up at 30 s; the handlers budget 8 s for upstream calls inside this.
+        timeout: Duration.seconds(10),
+        description: DESCRIPTIONS[name],
+        role,
+        logGroup,
+        environment: functionEnvironment(name, config, refs),
+        bundling: cdkBundlingOptions(),
+      });
+      logGroups[name] = logGroup;
+    }
+    this.functions = functions;
+    this.logGroups = logGroups;
+    this.grantPermissions(props);
+  }
+
+  private grantPermissions({ config, keys, clientSecret }: ProxyFunctionsProps): void {
+    const { par, token, jwks } = this.functions;
+    const requestObjectKey = keys.requestObjectKey;
+
+    // par: sign request objects; read the public key only to derive the kid when none is configured.
+    const parUse = new KeyUse();
+    parUse.add(requestObjectKey, 'kms:Sign');
+    if (config.signingKid === undefined) parUse.add(requestObjectKey, 'kms:GetPublicKey');
+
+    const tokenUse = new KeyUse();
+    if (config.clientAuthMethod === 'private_key_jwt') {
+      // Client assertions: signed with the second key, or with the request object key when there is none.
+      const assertionKey = keys.assertionKey ?? requestObjectKey;
+      const assertionKid = keys.assertionKey === undefined ? config.signingKid : config.assertionKid;
+      for (const use of [parUse, tokenUse]) {
+        use.add(assertionKey, 'kms:Sign');
+        if (assertionKid === undefined) use.add(assertionKey, 'kms:GetPublicKey');
+      }
+    } else {
+      if (clientSecret === undefined) throw new Error(`${config.clientAuthMethod} needs a client secret`);
+      clientSecret.grantRead(par);
+      clientSecret.grantRead(token);
+    }
+    parUse.grantTo(par);
+    tokenUse.grantTo(token);
+
+    // jwks: public keys only, of every key it publishes.
+    const jwksUse = new KeyUse();
+    jwksUse.add(requestObjectKey, 'kms:GetPublicKey');
+    if (keys.assertionKey !== undefined) jwksUse.add(keys.assertionKey, 'kms:GetPublicKey');
+    jwksUse.grantTo(jwks);
+    if (config.publishedKeyArns.length > 0) {
+      // Keys outside this stack (earlier or next generations): their own key policies must allow this role too.
+      iam.Grant.addToPrincipal({ grantee: jwks, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
+    }
+  }
+}
+
+type KeyAction = 'kms:Sign' | 'kms:GetPublicKey';
+
+/** Collects a function's actions per key, so each key gets one exact statement per role. */
+class KeyUse {
+  private readonly uses = new Map<RsaSigningKey, Set<KeyAction>>();
+
+  add(key: RsaSigningKey, action: KeyAction): void {
+    const actions = this.uses.get(key) ?? new Set<KeyAction>();
+    actions.add(action);
+    this.uses.set(key, actions);
+  }
+
+  grantTo(grantee: iam.IGrantable): void {
+    for (const [key, actions] of this.uses) key.grant(grantee, ...[...actions].sort());
+  }
+}

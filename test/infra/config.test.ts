@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/bundling.ts';
+import { CONTEXT_KEYS, DEFAULTS, InfraConfigError, parseInfraConfig } from '../../infra/config.ts';
+import { BASE_CONTEXT } from './helpers.ts';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy/client-AbC123';
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+function parse(context: Record<string, unknown>) {
+  const merged: Record<string, unknown> = { ...BASE_CONTEXT, ...context };
+  return parseInfraConfig((key) => merged[key]);
+}
+
+function errorOf(context: Record<string, unknown>): InfraConfigError {
+  try {
+    parse(context);
+  } catch (error) {
+    if (error instanceof InfraConfigError) return error;
+    throw error;
+  }
+  throw new Error(`no error for ${JSON.stringify(context)}`);
+}
+
+describe('parseInfraConfig', () => {
+  it('gives the README example its defaults', () => {
+    expect(parse({})).toEqual({
+      stackName: 'ParProxy',
+      issuer: 'https://tenant.auth0.com/',
+      clientId: 'abc',
+      clientAuthMethod: 'client_secret_post',
+      allowedOrigins: ['https://app.example.com'],
+      allowedRedirectUris: ['https://app.example.com/callback'],
+      signingAlg: 'PS256',
+      keySpec: 'RSA_2048',
+      signingKid: undefined,
+      clientSecretArn: undefined,
+      assertionKey: false,
+      assertionKid: undefined,
+      alarmEmail: undefined,
+      parEndpoint: undefined,
+      authorizationEndpoint: undefined,
+      tokenEndpoint: undefined,
+      requestObjectTtl: undefined,
+      upstreamTimeoutMs: undefined,
+      allowedAuthorizationDetailsTypes: [],
+      publishedKeyArns: [],
+      publicKeyReadByAccount: false,
+      memorySize: DEFAULTS.memorySize,
+      throttle: { rateLimit: 50, burstLimit: 100 },
+    });
+  });
+
+  it('keeps the issuer exactly as given, with or without trailing slash', () => {
+    expect(parse({ issuer: 'https://tenant.auth0.com/' }).issuer).toBe('https://tenant.auth0.com/');
+    expect(parse({ issuer: 'https://idp.example.com/realms/demo' }).issuer).toBe('https://idp.example.com/realms/demo');
+  });
+
+  it('reads lists from comma-separated strings and from cdk.json arrays', () => {
+    const config = parse({
+      allowedOrigins: ' https://a.example.com, https://b.example.com:8443 ,http://localhost:5173',
+      allowedRedirectUris: ['https://a.example.com/cb', 'http://127.0.0.1:5173/cb'],
+      publishedKeyArns: `${KEY_ARN},${KEY_ARN}`,
+    });
+    expect(config.allowedOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443', 'http://localhost:5173']);
+    expect(config.allowedRedirectUris).toEqual(['https://a.example.com/cb', 'http://127.0.0.1:5173/cb']);
+    expect(config.publishedKeyArns).toEqual([KEY_ARN]);
+  });
+
+  it('takes every optional key', () => {
+    const config = parse({
+      stackName: 'ParProxyStaging',
+      signingAlg: 'RS256',
+      keySpec: 'RSA_4096',
+      clientAuthMethod: 'client_secret_basic',
+      clientSecretArn: SECRET_ARN,
+      alarmEmail: 'ops@example.com',
+      signingKid: 'request-object-1',
+      parEndpoint: 'https://tenant.auth0.com/oauth/par',
+      authorizationEndpoint: 'https://tenant.auth0.com/authorize',
+      tokenEndpoint: 'https://tenant.auth0.com/oauth/token',
+      requestObjectTtl: '120',
+      upstreamTimeoutMs: 2500,
+      allowedAuthorizationDetailsTypes: 'payment_initiation',
+      assertionKey: 'true',
+      assertionKid: 'assertion-1',
+      publicKeyReadByAccount: true,
+      memorySize: '1024',
+      throttleRateLimit: '20',
+      throttleBurstLimit: '40',
+    });
+    expect(config).toMatchObject({
+      stackName: 'ParProxyStaging',
+      signingAlg: 'RS256',
+      keySpec: 'RSA_4096',
+      clientAuthMethod: 'client_secret_basic',
+      clientSecretArn: SECRET_ARN,
+      requestObjectTtl: 120,
+      upstreamTimeoutMs: 2500,
+      assertionKey: true,
+      assertionKid: 'assertion-1',
+      publicKeyReadByAccount: true,
+      memorySize: 1024,
+      throttle: { rateLimit: 20, burstLimit: 40 },
+    });
+  });
+
+  it('creates the assertion key for private_key_jwt only when asked', () => {
+    expect(parse({ clientAuthMethod: 'private_key_jwt' }).assertionKey).toBe(false);
+    expect(parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' }).assertionKey).toBe(true);
+  });
+
+  it.each([
+    [{ issuer: undefined }, 'issuer', /is required/],
+    [{ issuer: '' }, 'issuer', /is required/],
+    [{ issuer: 'http://tenant.auth0.com/' }, 'issuer', /https/],
+    [{ issuer: 'tenant.auth0.com' }, 'issuer', /absolute URL/],
+    [{ issuer: 'https://tenant.auth0.com/#x' }, 'issuer', /fragment/],
+    [{ issuer: 'https://tenant.auth0.com/?a=b' }, 'issuer', /query/],
+    [{ clientId: undefined }, 'clientId', /is required/],
+    [{ clientId: 'tab\there' }, 'clientId', /printable/],
+    [{ allowedOrigins: undefined }, 'allowedOrigins', /is required/],
+    [{ allowedOrigins: 'https://app.example.com/' }, 'allowedOrigins', /not an origin/],
+    [{ allowedOrigins: 'https://App.example.com' }, 'allowedOrigins', /not an origin/],
+    [{ allowedOrigins: 'http://app.example.com' }, 'allowedOrigins', /https/],
+    [{ allowedOrigins: 'https://app.example.com,*' }, 'allowedOrigins', /absolute URL/],
+    [{ allowedRedirectUris: ' , ' }, 'allowedRedirectUris', /is required/],
+    [{ allowedRedirectUris: 'http://app.example.com/cb' }, 'allowedRedirectUris', /https/],
+    [{ allowedRedirectUris: '/callback' }, 'allowedRedirectUris', /absolute URL/],
+    [{ allowedRedirectUris: 'https://app.example.com/cb#frag' }, 'allowedRedirectUris', /fragment/],
+    [{ signingAlg: 'ES256' }, 'signingAlg', /PS256, RS256, RS384/],
+    [{ signingAlg: 'none' }, 'signingAlg', /one of/],
+    [{ keySpec: 'RSA_1024' }, 'keySpec', /RSA_2048, RSA_3072, RSA_4096/],
+    [{ clientAuthMethod: 'none' }, 'clientAuthMethod', /one of/],
+    [{ clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy' }, 'clientSecretArn', /complete ARN/],
+    [{ clientSecretArn: 'my-secret' }, 'clientSecretArn', /complete ARN/],
+    [{ clientAuthMethod: 'private_key_jwt', clientSecretArn: SECRET_ARN }, 'clientSecretArn', /private_key_jwt/],
+    [{ separateAssertionKey: 'true' }, 'separateAssertionKey', /private_key_jwt/],
+    [{ assertionKey: 'yes' }, 'assertionKey', /true or false/],
+    [{ assertionKid: 'k1' }, 'assertionKid', /second key/],
+    [{ signingKid: 'has space' }, 'signingKid', /printable/],
+    [{ alarmEmail: 'ops' }, 'alarmEmail', /e-mail/],
+    [{ parEndpoint: 'http://tenant.auth0.com/oauth/par' }, 'parEndpoint', /https/],
+    [{ tokenEndpoint: 'http://localhost/token' }, 'tokenEndpoint', /https/],
+    [{ requestObjectTtl: '601' }, 'requestObjectTtl', /10 to 600/],
+    [{ requestObjectTtl: '1e2' }, 'requestObjectTtl', /integer/],
+    [{ upstreamTimeoutMs: '9000' }, 'upstreamTimeoutMs', /100 to 8000/],
+    [{ publishedKeyArns: 'alias/old' }, 'publishedKeyArns', /KMS key ARNs/],
+    [{ memorySize: '64' }, 'memorySize', /128 to 10240/],
+    [{ throttleRateLimit: '0' }, 'throttleRateLimit', /integer/],
+    [{ stackName: '1stack' }, 'stackName', /letter/],
+    [{ clientSecret: 's3cr3t' }, 'clientSecret', /Secrets Manager/],
+    [{ issuer: { nested: true } }, 'issuer', /string/],
+  ])('refuses %j naming the key', (context, key, message) => {
+    const error = errorOf(context);
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(`"${key}"`);
+    expect(error.message).toMatch(message);
+  });
+
+  it('never echoes a passed client secret', () => {
+    expect(errorOf({ clientSecret: 's3cr3t-value' }).message).not.toContain('s3cr3t-value');
+  });
+
+  it('every context key is documented in docs/deploy.md', () => {
+    const docs = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
+    for (const key of CONTEXT_KEYS) expect(docs, key).toContain(`\`${key}\``);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
+import { METRICS_NAMESPACE as HANDLERS_NAMESPACE } from '../../functions/app/observability.ts';
+import { METRICS_NAMESPACE } from '../../infra/proxy-functions.ts';
+import { functionEnv, resolvedEnv, synthesize } from './helpers.ts';
+
+/**
+ * The stack and the handlers agree: the environment each function gets is one its own loader
+ * (functions/core/config.ts) accepts, with the values the deployment asked for.
+ */
+describe('infra and handlers contract', () => {
+  it('the metrics namespace is the one the handlers publish to', () => {
+    expect(METRICS_NAMESPACE).toBe(HANDLERS_NAMESPACE);
+  });
+
+  it('client_secret_post: every handler loads its environment', () => {
+    const { template } = synthesize({ requestObjectTtl: '90', allowedRedirectUris: 'https://app.example.com/cb,http://localhost:5173/cb' });
+    const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
+    expect(par).toMatchObject({ issuer: 'https://tenant.auth0.com/', clientId: 'abc', authMethod: 'client_secret_post', requestObjectTtl: 90 });
+    expect(par.clientSecretId).toMatch(/^arn:aws:secretsmanager:/);
+    expect([...par.allowedRedirectUris]).toEqual(['https://app.example.com/cb', 'http://localhost:5173/cb']);
+    expect(par.signingKey).toMatchObject({ alg: 'PS256' });
+    expect(par.signingKey.kid).toBeUndefined();
+    expect(loadTokenConfig(resolvedEnv(functionEnv(template, 'token')))).toMatchObject({ authMethod: 'client_secret_post' });
+    expect(loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks'))).keys).toHaveLength(1);
+  }, 60_000);
+
+  it('private_key_jwt with a separate assertion key: assertion key and kids reach the handlers', () => {
+    const { template } = synthesize({
+      clientAuthMethod: 'private_key_jwt',
+      separateAssertionKey: 'true',
+      signingKid: 'ro-1',
+      assertionKid: 'ca-1',
+      publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
+    });
+    const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
+    expect(par.clientSecretId).toBeUndefined();
+    expect(par.signingKey.kid).toBe('ro-1');
+    expect(par.assertionKey?.kid).toBe('ca-1');
+    expect(par.assertionKey?.keyId).not.toBe(par.signingKey.keyId);
+    const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
+    expect(token.assertionKey).toEqual(par.assertionKey);
+    const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
+    expect(jwks.keys.map((key) => key.kid)).toEqual(['ro-1', 'ca-1', undefined]);
+  }, 60_000);
+
+  it('private_key_jwt with one key: client assertions use the request object key', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt' });
+    const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
+    const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
+    expect(token.assertionKey?.keyId).toBe(par.signingKey.keyId);
+  }, 60_000);
+});

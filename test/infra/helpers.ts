@@ -1,0 +1,156 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from '../../infra/bundling.ts';
+import { addParProxyStack, type ParProxyStack } from '../../infra/par-proxy-stack.ts';
+
+/** The README's example deployment. */
+export const BASE_CONTEXT = {
+  issuer: 'https://tenant.auth0.com/',
+  clientId: 'abc',
+  allowedOrigins: 'https://app.example.com',
+  allowedRedirectUris: 'https://app.example.com/callback',
+} as const;
+
+export const FIXTURE_HANDLER = fileURLToPath(new URL('./fixtures/missing-handler.ts', import.meta.url));
+
+/** The feature flags of cdk.json, so tests synthesise what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  return cdkJson.context ?? {};
+}
+
+/** Handler entries that do not exist (yet): the other functions are written in parallel. */
+export function missingEntries(): FunctionName[] {
+  return FUNCTION_NAMES.filter((name) => !existsSync(join(PROJECT_ROOT, FUNCTION_ENTRIES[name])));
+}
+
+/** Real entries where they exist, the fixture elsewhere. */
+export function availableEntries(): Partial<Record<FunctionName, string>> {
+  return Object.fromEntries(missingEntries().map((name) => [name, FIXTURE_HANDLER]));
+}
+
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: ParProxyStack;
+  readonly template: Template;
+}
+
+/**
+ * Builds the app as infra/app.ts does, from `context` over the README example, without synthesising
+ * it. Bundling is skipped unless asked for: it runs esbuild for every function.
+ */
+export function buildApp(context: Record<string, unknown> = {}, options: { bundle?: boolean; outdir?: string } = {}): { app: App; stack: ParProxyStack } {
+  const app = new App({
+    ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
+    context: {
+      ...cdkJsonContext(),
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...BASE_CONTEXT,
+      ...context,
+    },
+  });
+  return { app, stack: addParProxyStack(app, { entries: availableEntries() }) };
+}
+
+/** buildApp, then the stack's template (which synthesises the app). */
+export function synthesize(context: Record<string, unknown> = {}, options: { bundle?: boolean; outdir?: string } = {}): Synthesized {
+  const { app, stack } = buildApp(context, options);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, Json>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+export function resources(template: Template, type: string): Record<string, CfnResource> {
+  return template.findResources(type) as Record<string, CfnResource>;
+}
+
+/** A reference as a short readable string: `GetAtt:Logical.Arn`, `Ref:Logical`, or the literal. */
+export function refName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const ref = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  if (ref.Ref !== undefined) return `Ref:${ref.Ref}`;
+  if (ref['Fn::GetAtt'] !== undefined) return `GetAtt:${ref['Fn::GetAtt'].join('.')}`;
+  return JSON.stringify(value);
+}
+
+export function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The logical id of the function whose POWERTOOLS_SERVICE_NAME is `name`. */
+export function functionLogicalId(template: Template, name: FunctionName): string {
+  const matches = Object.entries(resources(template, 'AWS::Lambda::Function')).filter(
+    ([, fn]) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === name,
+  );
+  if (matches.length !== 1) throw new Error(`expected one ${name} function, found ${matches.length}`);
+  return matches[0]![0];
+}
+
+export function functionProps(template: Template, name: FunctionName): Record<string, Json> {
+  return resources(template, 'AWS::Lambda::Function')[functionLogicalId(template, name)]!.Properties!;
+}
+
+export function functionEnv(template: Template, name: FunctionName): Record<string, unknown> {
+  return (functionProps(template, name).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+export function roleLogicalId(template: Template, name: FunctionName): string {
+  const role = functionProps(template, name).Role as { 'Fn::GetAtt': [string, string] };
+  return role['Fn::GetAtt'][0];
+}
+
+/** Every `action resource` pair the role's identity policies allow, sorted. */
+export function identityPermissions(template: Template, name: FunctionName): string[] {
+  const role = roleLogicalId(template, name);
+  const pairs: string[] = [];
+  for (const policy of Object.values(resources(template, 'AWS::IAM::Policy'))) {
+    const roles = asArray(policy.Properties?.Roles as unknown).map(refName);
+    if (!roles.includes(`Ref:${role}`)) continue;
+    const document = policy.Properties?.PolicyDocument as { Statement: Array<{ Effect: string; Action: unknown; Resource: unknown }> };
+    for (const statement of document.Statement) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of asArray(statement.Action as string | string[])) {
+        for (const resource of asArray(statement.Resource)) pairs.push(`${action} ${refName(resource)}`);
+      }
+    }
+  }
+  return pairs.sort();
+}
+
+/** Every `action` a key policy grants `principal` (a refName), sorted. */
+export function keyPolicyActions(key: CfnResource, principal: string): string[] {
+  const document = key.Properties?.KeyPolicy as { Statement: Array<{ Effect: string; Action: unknown; Principal: { AWS: unknown } }> };
+  return document.Statement.filter((s) => s.Effect === 'Allow' && asArray(s.Principal.AWS).map(refName).includes(principal))
+    .flatMap((s) => asArray(s.Action as string | string[]))
+    .sort();
+}
+
+/** Logical id of the KMS key behind an alias name. */
+export function keyByAlias(template: Template, aliasSuffix: string): string {
+  const alias = Object.values(resources(template, 'AWS::KMS::Alias')).find((a) => String(a.Properties?.AliasName).endsWith(aliasSuffix));
+  if (alias === undefined) throw new Error(`no alias ending in ${aliasSuffix}`);
+  return (alias.Properties!.TargetKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+/** Replaces CloudFormation references by plausible literal values, as the deployed function would see them. */
+export function resolvedEnv(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => {
+      if (typeof value === 'string') return [key, value];
+      const name = refName(value);
+      const fake = name.includes('Secret')
+        ? `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name.replace(/\W/g, '')}-AbCdEf`
+        : `arn:aws:kms:eu-west-1:111122223333:key/${name.replace(/\W/g, '').slice(-12)}`;
+      return [key, fake];
+    }),
+  );
+}

@@ -1,0 +1,77 @@
+import { Validations } from 'aws-cdk-lib';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildApp } from './helpers.ts';
+
+const VARIANTS: Record<string, Record<string, unknown>> = {
+  'defaults (created secret)': {},
+  'imported secret, e-mail alarms': {
+    clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy/client-AbC123',
+    alarmEmail: 'ops@example.com',
+  },
+  'private_key_jwt, separate assertion key, published keys': {
+    clientAuthMethod: 'private_key_jwt',
+    separateAssertionKey: 'true',
+    publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
+    publicKeyReadByAccount: 'true',
+  },
+};
+
+/** Every acknowledgement in the tree: rule id, reason, construct path. */
+function acknowledgements(root: IConstruct): Array<{ id: string; reason: string; path: string }> {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+          path: construct.node.path,
+        })),
+      ),
+  );
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each(Object.entries(VARIANTS))('%s: no unacknowledged finding', (_name, context) => {
+    const { app } = buildApp(context);
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(' ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  }, 60_000);
+
+  it.each(Object.entries(VARIANTS))('%s: every acknowledgement is justified and still needed', (_name, context) => {
+    const acknowledged = acknowledgements(buildApp(context).app);
+    for (const ack of acknowledged) expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThan(80);
+    // The same app with acknowledgements ignored: its findings must be exactly the acknowledged ones.
+    vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
+    const { app } = buildApp(context);
+    const findings = new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) =>
+      v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath ?? '' })),
+    );
+    for (const finding of findings) {
+      const ack = acknowledged.find((a) => a.id === finding.id && (finding.path === a.path || finding.path.startsWith(`${a.path}/`)));
+      expect(ack, `${finding.id} at ${finding.path}`).toBeDefined();
+    }
+    for (const ack of acknowledged) {
+      expect(findings.some((f) => f.id === ack.id && f.path.startsWith(ack.path)), `unused acknowledgement ${ack.id} at ${ack.path}`).toBe(true);
+    }
+  }, 60_000);
+
+  it('fails synthesis through Validations, as `cdk synth` does, on an unacknowledged finding', () => {
+    const { app, stack } = buildApp({});
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    new sns.Topic(stack, 'TopicWithoutSsl');
+    expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
+  }, 60_000);
+
+  it('passes synthesis through Validations for the real stack', () => {
+    const { app } = buildApp({});
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  }, 60_000);
+});
