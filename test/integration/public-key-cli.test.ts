@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +40,26 @@ describe('npm run public-key', () => {
     }
     expect(stdout).toContain('"alg": "RS256"');
     expect(stdout).not.toMatch(/PRIVATE/);
+  });
+
+  it('prints the keys of a deployed JWKS endpoint, needing no KMS permission', async () => {
+    const key = kms.createKey();
+    const jwk = key.publicKey.export({ format: 'jwk' });
+    const kid = await calculateJwkThumbprint({ kty: 'RSA', n: jwk.n!, e: jwk.e! });
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [{ kty: 'RSA', n: jwk.n, e: jwk.e, kid, alg: 'PS256', use: 'sig' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+    try {
+      const { stdout } = await run('npx', ['tsx', 'infra/public-key.ts', '--jwks-url', url], { timeout: 30_000 });
+      const pem = /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/.exec(stdout)?.[0];
+      expect(createPublicKey(pem!).equals(key.publicKey)).toBe(true);
+      expect(stdout).toContain(`kid ${kid}`);
+    } finally {
+      server.close();
+    }
   });
 
   it('explains its usage when no key is given', async () => {
