@@ -15,7 +15,8 @@ const USAGE = `usage: npm run public-key -- KEY_ID [KEY_ID ...] [--alg PS256|RS2
        npm run public-key -- --jwks-url https://<api>/.well-known/jwks.json
 KEY_ID is a KMS key id, ARN or alias (default: $KMS_KEY_ID and $CLIENT_ASSERTION_KMS_KEY_ID).
 With the local stack (npm start):
-  AWS_ENDPOINT_URL_KMS=http://127.0.0.1:3002 AWS_REGION=us-east-1 npm run public-key -- alias/par-proxy-local`;
+  AWS_ENDPOINT_URL_KMS=http://127.0.0.1:3002 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
+    npm run public-key -- alias/par-proxy-local`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

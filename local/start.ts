@@ -22,7 +22,8 @@ Try it:
   curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
   then open the authorization_url it prints: it leads to the local login page.
 
-  AWS_ENDPOINT_URL_KMS=${stack.kms.url} npm run public-key -- ${stack.env.KMS_KEY_ID}
+  AWS_ENDPOINT_URL_KMS=${stack.kms.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
+    npm run public-key -- ${stack.env.KMS_KEY_ID}   (the local key, as PEM and JWK)
 
 Ctrl-C stops everything.`);
 

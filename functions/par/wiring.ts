@@ -9,16 +9,15 @@ import { createParApp } from './app.ts';
 /** The /par app with its production adapters, from the environment (validated here, once). */
 export function parAppFromEnv(env: Env, clock: () => number = Date.now) {
   const config = loadParConfig(env);
-  let kms: ReturnType<typeof kmsClient> | undefined;
-  const sharedKms = () => (kms ??= kmsClient({ timeoutMs: config.upstreamTimeoutMs }));
+  const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   return createParApp({
     config,
-    signer: new KmsSigner(sharedKms(), config.signingKey),
+    signer: new KmsSigner(kms, config.signingKey),
     authorizationServer: new AuthorizationServer(config.issuer, {
       par: config.parEndpoint,
       authorization: config.authorizationEndpoint,
     }),
-    clientAuthentication: clientAuthenticationFor(config, sharedKms, clock),
+    clientAuthentication: clientAuthenticationFor(config, () => kms, clock),
     telemetry: powertoolsTelemetry('par'),
     clock,
   });
