@@ -14,6 +14,20 @@ export type KeySpecName = (typeof KEY_SPECS)[number];
 export const CLIENT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
+/**
+ * The generations of one signing key (rotation, docs/key-rotation.md). Every listed generation is a
+ * KMS key of the stack, published in the JWKS; `active` is the one that signs.
+ */
+export interface KeyGenerations {
+  /** Ascending, unique, at least one. */
+  readonly listed: readonly number[];
+  /** One of `listed`. */
+  readonly active: number;
+}
+
+/** Generation numbers end up in construct ids, aliases and output names; 999 leaves room for decades. */
+export const MAX_KEY_GENERATION = 999;
+
 export interface ThrottleConfig {
   /** Steady-state requests per second for the whole API. */
   readonly rateLimit: number;
@@ -31,12 +45,16 @@ export interface InfraConfig {
   readonly allowedRedirectUris: readonly string[];
   readonly signingAlg: SigningAlg;
   readonly keySpec: KeySpecName;
+  /** The request object key's generations: all published, the active one signs. */
+  readonly signingKeyGenerations: KeyGenerations;
   /** A fixed kid; when absent the functions derive the RFC 7638 thumbprint (one GetPublicKey per container). */
   readonly signingKid?: string;
   /** Complete ARN of an existing client secret; when absent (and a secret is needed) the stack creates one. */
   readonly clientSecretArn?: string;
   /** Create a second KMS key for private_key_jwt client assertions. */
   readonly assertionKey: boolean;
+  /** The second key's generations (meaningful only with `assertionKey`; else generation 1). */
+  readonly assertionKeyGenerations: KeyGenerations;
   readonly assertionKid?: string;
   readonly alarmEmail?: string;
   readonly parEndpoint?: string;
@@ -45,7 +63,7 @@ export interface InfraConfig {
   readonly requestObjectTtl?: number;
   readonly upstreamTimeoutMs?: number;
   readonly allowedAuthorizationDetailsTypes: readonly string[];
-  /** Extra KMS key ARNs the JWKS publishes (rotation). */
+  /** KMS keys managed outside this stack that the JWKS also publishes (rotation of such keys). */
   readonly publishedKeyArns: readonly string[];
   /** Let the account's IAM principals call kms:GetPublicKey (the JWKS endpoint publishes it anyway). */
   readonly publicKeyReadByAccount: boolean;
@@ -63,10 +81,14 @@ export const CONTEXT_KEYS = [
   'allowedRedirectUris',
   'signingAlg',
   'keySpec',
+  'signingKeyGenerations',
+  'activeSigningKey',
   'signingKid',
   'clientSecretArn',
   'assertionKey',
   'separateAssertionKey',
+  'assertionKeyGenerations',
+  'activeAssertionKey',
   'assertionKid',
   'alarmEmail',
   'parEndpoint',
@@ -170,6 +192,58 @@ function kid(get: ContextReader, key: string): string | undefined {
   return value;
 }
 
+/**
+ * `listKey` (e.g. `-c signingKeyGenerations=1,2`, or a cdk.json array) and `activeKey`. The default
+ * active generation is the lowest listed: adding a generation publishes it and never makes it sign;
+ * the switch is always an explicit `-c activeKey=N`.
+ */
+function generations(get: ContextReader, listKey: string, activeKey: string): KeyGenerations {
+  const raw = get(listKey);
+  const items = raw === undefined || raw === null ? [] : Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  const values: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string' && typeof item !== 'number') {
+      throw new InfraConfigError(listKey, 'must be a comma-separated list of generation numbers, e.g. 1,2');
+    }
+    values.push(...String(item).split(',').map((value) => value.trim()).filter((value) => value !== ''));
+  }
+  const listed: number[] = [];
+  for (const value of values) {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_KEY_GENERATION) {
+      throw new InfraConfigError(listKey, `must list generations as integers from 1 to ${MAX_KEY_GENERATION}, got ${value}`);
+    }
+    if (listed.includes(Number(value))) throw new InfraConfigError(listKey, `lists generation ${Number(value)} twice`);
+    listed.push(Number(value));
+  }
+  if (listed.length === 0) listed.push(1);
+  listed.sort((a, b) => a - b);
+  const active = integer(get, activeKey, 1, MAX_KEY_GENERATION) ?? listed[0]!;
+  if (!listed.includes(active)) {
+    throw new InfraConfigError(activeKey, `must be one of the generations ${listKey} lists (${listed.join(', ')}), got ${active}`);
+  }
+  return { listed, active };
+}
+
+/** True when the context sets `key` at all (an empty value counts as unset). */
+function given(get: ContextReader, key: string): boolean {
+  const raw = get(key);
+  return Array.isArray(raw) ? raw.length > 0 : text(get, key) !== undefined;
+}
+
+/**
+ * A fixed kid names one key. While two generations are published, the switch would hand that kid to
+ * the other key, and a verifier holding the earlier JWKS would check the new signatures against the
+ * old key: each key must keep its own kid, its RFC 7638 thumbprint.
+ */
+function kidForGenerations(kidKey: string, fixedKid: string | undefined, listKey: string, keys: KeyGenerations): void {
+  if (fixedKid !== undefined && keys.listed.length > 1) {
+    throw new InfraConfigError(
+      kidKey,
+      `must be unset while ${listKey} lists more than one generation: a fixed kid would name two keys. Leave it unset (each key's kid is then its RFC 7638 thumbprint), see docs/key-rotation.md`,
+    );
+  }
+}
+
 /** An absolute https URL without fragment (http only for loopback hosts, when `loopback` allows it). */
 function url(key: string, value: string, loopback: boolean): URL {
   let parsed: URL;
@@ -249,9 +323,16 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
   }
   const assertionKey = flag(get, 'assertionKey') || separateAssertionKey;
   const assertionKid = kid(get, 'assertionKid');
-  if (assertionKid !== undefined && !assertionKey) {
-    throw new InfraConfigError('assertionKid', 'needs a second key (assertionKey=true or separateAssertionKey=true)');
+  for (const key of ['assertionKid', 'assertionKeyGenerations', 'activeAssertionKey']) {
+    if (given(get, key) && !assertionKey) {
+      throw new InfraConfigError(key, 'needs a second key (assertionKey=true or separateAssertionKey=true)');
+    }
   }
+  const signingKid = kid(get, 'signingKid');
+  const signingKeyGenerations = generations(get, 'signingKeyGenerations', 'activeSigningKey');
+  kidForGenerations('signingKid', signingKid, 'signingKeyGenerations', signingKeyGenerations);
+  const assertionKeyGenerations = generations(get, 'assertionKeyGenerations', 'activeAssertionKey');
+  kidForGenerations('assertionKid', assertionKid, 'assertionKeyGenerations', assertionKeyGenerations);
   const alarmEmail = text(get, 'alarmEmail');
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) throw new InfraConfigError('alarmEmail', `is not an e-mail address: ${alarmEmail}`);
 
@@ -275,9 +356,11 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
     allowedRedirectUris: redirectUris(get),
     signingAlg: oneOf(get, 'signingAlg', SIGNING_ALGS, 'PS256'),
     keySpec: oneOf(get, 'keySpec', KEY_SPECS, 'RSA_2048'),
-    signingKid: kid(get, 'signingKid'),
+    signingKeyGenerations,
+    signingKid,
     clientSecretArn,
     assertionKey,
+    assertionKeyGenerations,
     assertionKid,
     alarmEmail,
     parEndpoint: optionalUrl(get, 'parEndpoint'),

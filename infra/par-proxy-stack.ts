@@ -7,7 +7,7 @@ import { parseInfraConfig, usesClientSecret, type InfraConfig } from './config.t
 import { JWKS_PATH, ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
-import { SigningKeys } from './signing-key.ts';
+import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
 /** Function and access logs: a month covers an incident found late and a billing cycle, then expires. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -36,7 +36,9 @@ export class ParProxyStack extends Stack {
     this.keys = new SigningKeys(this, 'SigningKeys', {
       keySpec: config.keySpec,
       aliasPrefix: `alias/${this.stackName}`,
+      requestObjectGenerations: config.signingKeyGenerations,
       assertionKey: config.assertionKey,
+      assertionGenerations: config.assertionKeyGenerations,
       publicKeyReadByAccount: config.publicKeyReadByAccount,
     });
     if (usesClientSecret(config)) {
@@ -64,12 +66,8 @@ export class ParProxyStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Base URL of the proxy: POST /par, POST /token' });
     new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
-    new CfnOutput(this, 'SigningKeyArn', { value: this.keys.requestObjectKey.keyArn, description: 'KMS key that signs request objects' });
-    new CfnOutput(this, 'SigningKeyAlias', { value: this.keys.requestObjectKey.alias.aliasName });
-    if (this.keys.assertionKey !== undefined) {
-      new CfnOutput(this, 'ClientAssertionKeyArn', { value: this.keys.assertionKey.keyArn, description: 'KMS key that signs private_key_jwt client assertions' });
-      new CfnOutput(this, 'ClientAssertionKeyAlias', { value: this.keys.assertionKey.alias.aliasName });
-    }
+    keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
+    if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);
     if (this.clientSecret !== undefined) {
       new CfnOutput(this, 'SecretArn', {
         value: this.clientSecret.secret.secretArn,
@@ -79,6 +77,22 @@ export class ParProxyStack extends Stack {
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });
+  }
+}
+
+/**
+ * `<name>Arn` and `<name>Alias`: the active key and its moving alias; `<name><N>Arn` for every listed
+ * generation, so that the next key's public key can be read (and registered) before it signs, and the
+ * retired key's ARN is at hand for its deletion.
+ */
+function keyOutputs(scope: Construct, name: string, purpose: string, keys: SigningKeyGenerations): void {
+  new CfnOutput(scope, `${name}Arn`, { value: keys.active.keyArn, description: `KMS key that signs ${purpose} (generation ${keys.active.generation})` });
+  new CfnOutput(scope, `${name}Alias`, { value: keys.alias.aliasName, description: `Alias of the key that signs ${purpose}` });
+  for (const key of keys.all) {
+    new CfnOutput(scope, `${name}${key.generation}Arn`, {
+      value: key.keyArn,
+      description: `Generation ${key.generation} of the key for ${purpose}: ${key === keys.active ? 'signs, and is published' : 'published in the JWKS, does not sign'}`,
+    });
   }
 }
 

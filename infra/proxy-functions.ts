@@ -8,7 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from './bundling.ts';
 import { usesClientSecret, type InfraConfig } from './config.ts';
-import type { RsaSigningKey, SigningKeys } from './signing-key.ts';
+import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics (functions/app/observability.ts). */
 export const METRICS_NAMESPACE = 'ParProxy';
@@ -31,8 +31,12 @@ export function cdkBundlingOptions(): BundlingOptions {
 
 /** Tokens (ARNs) the environment refers to. */
 export interface EnvironmentRefs {
+  /** The active request object key. */
   readonly keyArn: string;
+  /** The active client assertion key, when there is a second key. */
   readonly assertionKeyArn?: string;
+  /** This stack's keys that are published without signing (inactive generations). */
+  readonly publishedKeyArns?: readonly string[];
   readonly secretArn?: string;
 }
 
@@ -52,7 +56,8 @@ export function functionEnvironment(name: FunctionName, config: InfraConfig, ref
   if (name === 'jwks') {
     env.CLIENT_ASSERTION_KMS_KEY_ID = refs.assertionKeyArn;
     env.CLIENT_ASSERTION_KID = refs.assertionKeyArn === undefined ? undefined : config.assertionKid;
-    env.PUBLISHED_KMS_KEY_IDS = config.publishedKeyArns.join(',') || undefined;
+    // This stack's inactive generations, then keys managed elsewhere.
+    env.PUBLISHED_KMS_KEY_IDS = [...(refs.publishedKeyArns ?? []), ...config.publishedKeyArns].join(',') || undefined;
   } else {
     const assertion = config.clientAuthMethod === 'private_key_jwt' ? refs.assertionKeyArn : undefined;
     Object.assign(env, {
@@ -109,8 +114,9 @@ export class ProxyFunctions extends Construct {
     super(scope, id);
     const { config, keys } = props;
     const refs: EnvironmentRefs = {
-      keyArn: keys.requestObjectKey.keyArn,
-      assertionKeyArn: keys.assertionKey?.keyArn,
+      keyArn: keys.requestObject.active.keyArn,
+      assertionKeyArn: keys.assertion?.active.keyArn,
+      publishedKeyArns: [...keys.requestObject.inactive, ...(keys.assertion?.inactive ?? [])].map((key) => key.keyArn),
       secretArn: props.clientSecret?.secretArn,
     };
     const functions = {} as Record<FunctionName, lambda.Function>;
@@ -153,23 +159,32 @@ export class ProxyFunctions extends Construct {
     this.grantPermissions(props);
   }
 
+  /**
+   * A signer's permissions cover every listed generation of the key it signs with, not only the
+   * active one: KMS applies a key policy change after a delay (usually seconds, sometimes minutes), so
+   * a permission granted in the switch deploy could arrive after the first Sign with the new key, and
+   * one revoked there could leave containers still signing with the old key without it. Granted from
+   * the deploy that publishes a generation until the one that retires it, the switch changes no
+   * permission at all. This grants nothing the authorization server would not accept anyway: every
+   * listed generation is in the JWKS. With one generation (no rotation running), it is exactly the
+   * active key.
+   */
   private grantPermissions({ config, keys, clientSecret }: ProxyFunctionsProps): void {
     const { par, token, jwks } = this.functions;
-    const requestObjectKey = keys.requestObjectKey;
 
     // par: sign request objects; read the public key only to derive the kid when none is configured.
     const parUse = new KeyUse();
-    parUse.add(requestObjectKey, 'kms:Sign');
-    if (config.signingKid === undefined) parUse.add(requestObjectKey, 'kms:GetPublicKey');
+    parUse.addAll(keys.requestObject, 'kms:Sign');
+    if (config.signingKid === undefined) parUse.addAll(keys.requestObject, 'kms:GetPublicKey');
 
     const tokenUse = new KeyUse();
     if (config.clientAuthMethod === 'private_key_jwt') {
       // Client assertions: signed with the second key, or with the request object key when there is none.
-      const assertionKey = keys.assertionKey ?? requestObjectKey;
-      const assertionKid = keys.assertionKey === undefined ? config.signingKid : config.assertionKid;
+      const assertionKeys = keys.assertion ?? keys.requestObject;
+      const assertionKid = keys.assertion === undefined ? config.signingKid : config.assertionKid;
       for (const use of [parUse, tokenUse]) {
-        use.add(assertionKey, 'kms:Sign');
-        if (assertionKid === undefined) use.add(assertionKey, 'kms:GetPublicKey');
+        use.addAll(assertionKeys, 'kms:Sign');
+        if (assertionKid === undefined) use.addAll(assertionKeys, 'kms:GetPublicKey');
       }
     } else {
       if (clientSecret === undefined) throw new Error(`${config.clientAuthMethod} needs a client secret`);
@@ -179,13 +194,13 @@ export class ProxyFunctions extends Construct {
     parUse.grantTo(par);
     tokenUse.grantTo(token);
 
-    // jwks: public keys only, of every key it publishes.
+    // jwks: public keys only, of every key it publishes (every generation of both keys).
     const jwksUse = new KeyUse();
-    jwksUse.add(requestObjectKey, 'kms:GetPublicKey');
-    if (keys.assertionKey !== undefined) jwksUse.add(keys.assertionKey, 'kms:GetPublicKey');
+    jwksUse.addAll(keys.requestObject, 'kms:GetPublicKey');
+    if (keys.assertion !== undefined) jwksUse.addAll(keys.assertion, 'kms:GetPublicKey');
     jwksUse.grantTo(jwks);
     if (config.publishedKeyArns.length > 0) {
-      // Keys outside this stack (earlier or next generations): their own key policies must allow this role too.
+      // Keys outside this stack: their own key policies must allow this role too.
       iam.Grant.addToPrincipal({ grantee: jwks, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
     }
   }
@@ -201,6 +216,11 @@ class KeyUse {
     const actions = this.uses.get(key) ?? new Set<KeyAction>();
     actions.add(action);
     this.uses.set(key, actions);
+  }
+
+  /** `action` on every listed generation of a key. */
+  addAll(keys: SigningKeyGenerations, action: KeyAction): void {
+    for (const key of keys.all) this.add(key, action);
   }
 
   grantTo(grantee: iam.IGrantable): void {

@@ -34,9 +34,11 @@ describe('parseInfraConfig', () => {
       allowedRedirectUris: ['https://app.example.com/callback'],
       signingAlg: 'PS256',
       keySpec: 'RSA_2048',
+      signingKeyGenerations: { listed: [1], active: 1 },
       signingKid: undefined,
       clientSecretArn: undefined,
       assertionKey: false,
+      assertionKeyGenerations: { listed: [1], active: 1 },
       assertionKid: undefined,
       alarmEmail: undefined,
       parEndpoint: undefined,
@@ -109,6 +111,49 @@ describe('parseInfraConfig', () => {
   it('creates the assertion key for private_key_jwt only when asked', () => {
     expect(parse({ clientAuthMethod: 'private_key_jwt' }).assertionKey).toBe(false);
     expect(parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' }).assertionKey).toBe(true);
+  });
+
+  it('reads key generations; the active one defaults to the lowest listed, never to a newly added one', () => {
+    expect(parse({ signingKeyGenerations: '1,2' }).signingKeyGenerations).toEqual({ listed: [1, 2], active: 1 });
+    expect(parse({ signingKeyGenerations: ' 2 , 1 ', activeSigningKey: '2' }).signingKeyGenerations).toEqual({ listed: [1, 2], active: 2 });
+    expect(parse({ signingKeyGenerations: '2', activeSigningKey: 2 }).signingKeyGenerations).toEqual({ listed: [2], active: 2 });
+    expect(parse({ signingKeyGenerations: '3' }).signingKeyGenerations).toEqual({ listed: [3], active: 3 });
+    // cdk.json: arrays of numbers or strings, and plain numbers.
+    expect(parse({ signingKeyGenerations: [2, '3'], activeSigningKey: 3 }).signingKeyGenerations).toEqual({ listed: [2, 3], active: 3 });
+    expect(parse({ signingKeyGenerations: 4 }).signingKeyGenerations).toEqual({ listed: [4], active: 4 });
+    expect(parse({ signingKeyGenerations: '' }).signingKeyGenerations).toEqual({ listed: [1], active: 1 });
+    const assertion = parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true', assertionKeyGenerations: '1,2', activeAssertionKey: '2' });
+    expect(assertion.assertionKeyGenerations).toEqual({ listed: [1, 2], active: 2 });
+    expect(assertion.signingKeyGenerations).toEqual({ listed: [1], active: 1 });
+  });
+
+  it('keeps a fixed kid only while one generation is listed', () => {
+    expect(parse({ signingKid: 'k1', signingKeyGenerations: '2' }).signingKid).toBe('k1');
+    expect(parse({ assertionKey: 'true', assertionKid: 'a1', signingKeyGenerations: '1,2' }).assertionKid).toBe('a1');
+  });
+
+  it.each([
+    [{ signingKeyGenerations: '1,x' }, 'signingKeyGenerations', /integers from 1 to 999, got x/],
+    [{ signingKeyGenerations: '0' }, 'signingKeyGenerations', /integers from 1 to 999/],
+    [{ signingKeyGenerations: '-1' }, 'signingKeyGenerations', /integers from 1 to 999/],
+    [{ signingKeyGenerations: '1.5' }, 'signingKeyGenerations', /integers/],
+    [{ signingKeyGenerations: '1000' }, 'signingKeyGenerations', /integers from 1 to 999/],
+    [{ signingKeyGenerations: '1,2,1' }, 'signingKeyGenerations', /generation 1 twice/],
+    [{ signingKeyGenerations: [{ n: 1 }] }, 'signingKeyGenerations', /list of generation numbers/],
+    [{ activeSigningKey: '2' }, 'activeSigningKey', /one of the generations signingKeyGenerations lists \(1\), got 2/],
+    [{ signingKeyGenerations: '2,3', activeSigningKey: '1' }, 'activeSigningKey', /\(2, 3\), got 1/],
+    [{ signingKeyGenerations: '1,2', activeSigningKey: 'two' }, 'activeSigningKey', /integer/],
+    [{ signingKeyGenerations: '1,2', signingKid: 'k1' }, 'signingKid', /more than one generation/],
+    [{ assertionKeyGenerations: '1,2' }, 'assertionKeyGenerations', /second key/],
+    [{ activeAssertionKey: '1' }, 'activeAssertionKey', /second key/],
+    [{ assertionKey: 'true', assertionKeyGenerations: '1,1' }, 'assertionKeyGenerations', /twice/],
+    [{ assertionKey: 'true', activeAssertionKey: '2' }, 'activeAssertionKey', /assertionKeyGenerations lists \(1\)/],
+    [{ assertionKey: 'true', assertionKeyGenerations: '1,2', assertionKid: 'a1' }, 'assertionKid', /more than one generation/],
+  ])('refuses key generations %j naming the key', (context, key, message) => {
+    const error = errorOf(context);
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(`"${key}"`);
+    expect(error.message).toMatch(message);
   });
 
   it.each([

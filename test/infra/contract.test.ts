@@ -44,6 +44,25 @@ describe('infra and handlers contract', () => {
     expect(jwks.keys.map((key) => key.kid)).toEqual(['ro-1', 'ca-1', undefined]);
   }, 60_000);
 
+  it('during a rotation: the active generations sign, the others are published, every loader accepts it', () => {
+    const { template } = synthesize({
+      clientAuthMethod: 'private_key_jwt',
+      separateAssertionKey: 'true',
+      signingKeyGenerations: '1,2',
+      activeSigningKey: '2',
+      assertionKeyGenerations: '1,2',
+    });
+    const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
+    const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
+    const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
+    expect(token.assertionKey).toEqual(par.assertionKey);
+    const ids = jwks.keys.map((key) => key.keyId);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids).size).toBe(4);
+    expect(ids.slice(0, 2)).toEqual([par.signingKey.keyId, par.assertionKey!.keyId]);
+    expect(jwks.keys.every((key) => key.kid === undefined)).toBe(true);
+  }, 60_000);
+
   it('private_key_jwt with one key: client assertions use the request object key', () => {
     const { template } = synthesize({ clientAuthMethod: 'private_key_jwt' });
     const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));

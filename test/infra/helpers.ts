@@ -141,16 +141,53 @@ export function keyByAlias(template: Template, aliasSuffix: string): string {
   return (alias.Properties!.TargetKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 }
 
+/** Logical id of the KMS key behind an alias name, or undefined. */
+export function keyLogicalIdOf(template: Template, aliasSuffix: string): string | undefined {
+  try {
+    return keyByAlias(template, aliasSuffix);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `kms:` part of identityPermissions. */
+export function kmsPermissions(template: Template, name: FunctionName): string[] {
+  return identityPermissions(template, name).filter((permission) => permission.startsWith('kms:'));
+}
+
+/** Every wildcard in an IAM policy's actions or resources, or in a key policy's actions, as `where: what`. */
+export function wildcards(template: Template): string[] {
+  const found: string[] = [];
+  for (const [id, policy] of Object.entries(resources(template, 'AWS::IAM::Policy'))) {
+    const document = policy.Properties!.PolicyDocument as { Statement: Array<{ Action: unknown; Resource: unknown; NotAction?: unknown }> };
+    for (const statement of document.Statement) {
+      if (statement.NotAction !== undefined) found.push(`${id}: NotAction`);
+      for (const action of asArray(statement.Action as string | string[])) if (action.includes('*')) found.push(`${id}: ${action}`);
+      for (const resource of asArray(statement.Resource)) if (JSON.stringify(resource).includes('*')) found.push(`${id}: ${JSON.stringify(resource)}`);
+    }
+  }
+  for (const [id, key] of Object.entries(resources(template, 'AWS::KMS::Key'))) {
+    for (const statement of (key.Properties!.KeyPolicy as { Statement: Array<{ Action: unknown; Resource: unknown }> }).Statement) {
+      for (const action of asArray(statement.Action as string | string[])) if (action.includes('*')) found.push(`${id}: ${action}`);
+      // In a key policy "*" is the only resource there is: this key.
+      if (statement.Resource !== '*') found.push(`${id}: resource ${JSON.stringify(statement.Resource)}`);
+    }
+  }
+  return found;
+}
+
+/** A CloudFormation value as the deployed function would see it: references become plausible ARNs, joins are joined. */
+function resolvedValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join !== undefined) return join[1].map(resolvedValue).join(join[0]);
+  const name = refName(value);
+  return name.includes('Secret')
+    ? `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name.replace(/\W/g, '')}-AbCdEf`
+    : `arn:aws:kms:eu-west-1:111122223333:key/${name.replace(/\W/g, '').slice(-12)}`;
+}
+
 /** Replaces CloudFormation references by plausible literal values, as the deployed function would see them. */
 export function resolvedEnv(env: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => {
-      if (typeof value === 'string') return [key, value];
-      const name = refName(value);
-      const fake = name.includes('Secret')
-        ? `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name.replace(/\W/g, '')}-AbCdEf`
-        : `arn:aws:kms:eu-west-1:111122223333:key/${name.replace(/\W/g, '').slice(-12)}`;
-      return [key, fake];
-    }),
-  );
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolvedValue(value)]));
 }

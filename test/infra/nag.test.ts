@@ -17,6 +17,21 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
     publicKeyReadByAccount: 'true',
   },
+  'rotation: two request object key generations, the second active': {
+    signingKeyGenerations: '1,2',
+    activeSigningKey: '2',
+  },
+  'rotation: private_key_jwt, both keys with two generations, external key published': {
+    clientAuthMethod: 'private_key_jwt',
+    separateAssertionKey: 'true',
+    signingKeyGenerations: '1,2',
+    assertionKeyGenerations: '2,3',
+    activeAssertionKey: '3',
+    publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
+  },
+  'rotation: generation 1 retired': {
+    signingKeyGenerations: '2',
+  },
 };
 
 /** Every acknowledgement in the tree: rule id, reason, construct path. */

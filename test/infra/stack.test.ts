@@ -39,6 +39,8 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
       UpdateReplacePolicy: 'Retain',
     });
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/ParProxy/request-object' });
+    // Generation 1 (docs/key-rotation.md): the same key under its generation's own alias.
+    expect(keyByAlias(template, '/request-object-1')).toBe(keyByAlias(template, '/request-object'));
   });
 
   it('lets the account administer the key but never use it', () => {
@@ -249,7 +251,11 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
 
   it('outputs the API and JWKS URLs, the key ARN and alias, and the secret ARN', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
-    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'JwksUrl', 'SecretArn', 'SigningKeyAlias', 'SigningKeyArn']);
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'ApiUrl', 'JwksUrl', 'SecretArn', 'SigningKey1Arn', 'SigningKeyAlias', 'SigningKeyArn']);
+    // The active key, and generation 1 by its number (docs/key-rotation.md).
+    const key = { 'Fn::GetAtt': [keyByAlias(synth.template, '/request-object'), 'Arn'] };
+    expect((outputs.SigningKeyArn as { Value: unknown }).Value).toEqual(key);
+    expect((outputs.SigningKey1Arn as { Value: unknown }).Value).toEqual(key);
     expect(JSON.stringify(outputs.JwksUrl)).toContain('/.well-known/jwks.json');
   });
 });
