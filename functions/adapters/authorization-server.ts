@@ -32,11 +32,13 @@ export class AuthorizationServer {
     const configured = this.configured[name];
     if (configured !== undefined) return configured;
     const document = await this.discovery.get(deadline.signal());
-    const value = document[DISCOVERY_FIELDS[name]];
-    if (typeof value !== 'string') throw new ServerError(`the discovery document has no ${DISCOVERY_FIELDS[name]}`);
+    const field = DISCOVERY_FIELDS[name];
     try {
-      return parseUrl(value, DISCOVERY_FIELDS[name]).href;
+      if (typeof document[field] !== 'string') throw new ConfigError(field, 'is missing');
+      return parseUrl(document[field], field).href;
     } catch (error) {
+      // Not kept: once the authorization server's document is fixed, the next request reads it again.
+      this.discovery.invalidate();
       throw new ServerError(error instanceof ConfigError ? `discovery: ${error.message}` : 'discovery failed');
     }
   }

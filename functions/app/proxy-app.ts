@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
+import { InvalidRequestError, NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
 import type { Telemetry } from './observability.ts';
 
 export interface ProxyVariables {
@@ -10,7 +10,13 @@ export interface ProxyVariables {
   success?: string;
 }
 
-export type ProxyEnv = { Variables: ProxyVariables; Bindings: { event?: { requestContext?: { requestId?: string } } } };
+/** Set by the Lambda adapter's guard on an event it had to clean, with the reason (functions/app/lambda.ts). */
+export const MALFORMED_REQUEST = Symbol('malformed request');
+
+export type ProxyEnv = {
+  Variables: ProxyVariables;
+  Bindings: { event?: { requestContext?: { requestId?: string }; [MALFORMED_REQUEST]?: string } };
+};
 
 export interface ProxyAppOptions {
   readonly telemetry: Telemetry;
@@ -39,6 +45,11 @@ export function proxyApp({ telemetry, clock }: ProxyAppOptions): Hono<ProxyEnv> 
       ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
       ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
     });
+  });
+  app.use(async (c, next) => {
+    const malformed = c.env?.event?.[MALFORMED_REQUEST];
+    if (malformed !== undefined) throw new InvalidRequestError(malformed);
+    await next();
   });
   app.notFound((c) => errorResponse(c, new NotFoundError()));
   app.onError((error, c) => errorResponse(c, asOAuthError(error)));

@@ -83,6 +83,7 @@ export function parseIntent(input: unknown, policy: IntentPolicy): Intent {
     if (PROXY_OWNED.has(key)) throw new InvalidRequestError(`${key} is set by the proxy and must not be sent`);
   }
   refuseUnknownFields(body, INTENT.entries);
+  refuseUncopyableDetailKeys(body.authorization_details);
   const intent = parseOrRefuse(INTENT, body);
   // RFC 9700 2.1: exact string comparison, no normalisation.
   if (!policy.allowedRedirectUris.has(intent.redirect_uri)) {
@@ -90,6 +91,21 @@ export function parseIntent(input: unknown, policy: IntentPolicy): Intent {
   }
   if (intent.authorization_details !== undefined) checkAuthorizationDetails(intent.authorization_details, policy);
   return intent;
+}
+
+/**
+ * Keys that valibot, guarding against prototype pollution, leaves out of an object it copies: an
+ * entry holding one would be signed without it, so it is refused instead.
+ */
+const UNCOPYABLE_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+function refuseUncopyableDetailKeys(details: unknown): void {
+  if (!Array.isArray(details)) return;
+  for (const detail of details) {
+    if (typeof detail === 'object' && detail !== null && UNCOPYABLE_KEYS.some((key) => Object.hasOwn(detail, key))) {
+      throw new InvalidRequestError('authorization_details has an entry with a reserved key');
+    }
+  }
 }
 
 function checkAuthorizationDetails(details: NonNullable<Intent['authorization_details']>, policy: IntentPolicy): void {
