@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Hono } from 'hono';
+import { rawPost } from './raw-post.ts';
+
+/**
+ * The floor of POST /par on this stack: a bare KMSClient and SecretsManagerClient (default
+ * configuration, one command each), hono, and the irreducible work: read the JSON intent, build the
+ * JWS signing input, hash it, KMS Sign (DIGEST), one raw keep-alive form POST to the PAR endpoint with
+ * the (cached) client secret, answer the request_uri. No validation, no timeouts, no telemetry.
+ */
+export function parFloorApp(env: NodeJS.ProcessEnv = process.env): Hono {
+  const kms = new KMSClient({});
+  const secrets = new SecretsManagerClient({});
+  const parEndpoint = new URL(env.PAR_ENDPOINT ?? `${env.ISSUER}oauth/par`);
+  const clientId = env.CLIENT_ID ?? '';
+  let secret: Promise<string> | undefined;
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  const app = new Hono();
+  app.post('/par', async (c) => {
+    const intent = await c.req.json<Record<string, unknown>>();
+    secret ??= secrets
+      .send(new GetSecretValueCommand({ SecretId: env.CLIENT_SECRET_ID }))
+      .then((result) => (JSON.parse(result.SecretString ?? '{}') as { client_secret: string }).client_secret);
+    const iat = Math.floor(Date.now() / 1000);
+    const header = { alg: 'PS256', typ: 'oauth-authz-req+jwt', kid: env.SIGNING_KID ?? 'floor' };
+    const claims = { ...intent, iss: clientId, aud: env.ISSUER, client_id: clientId, iat, exp: iat + 60 };
+    const input = `${encode(header)}.${encode(claims)}`;
+    const { Signature } = await kms.send(
+      new SignCommand({
+        KeyId: env.KMS_KEY_ID,
+        Message: createHash('sha256').update(input).digest(),
+        MessageType: 'DIGEST',
+        SigningAlgorithm: 'RSASSA_PSS_SHA_256',
+      }),
+    );
+    const request = `${input}.${Buffer.from(Signature ?? []).toString('base64url')}`;
+    const form = new URLSearchParams({ client_id: clientId, client_secret: await secret, request });
+    const pushed = JSON.parse((await rawPost(parEndpoint, form.toString())).body) as { request_uri: string; expires_in: number };
+    return c.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in }, 201);
+  });
+  return app;
+}

@@ -1,0 +1,4 @@
+import { parFloorApp } from '../floors/par-floor-app.ts';
+import { serve } from './serve.ts';
+
+serve(parFloorApp());
