@@ -41,7 +41,7 @@ async function fromKms(keyIds: readonly string[], alg: string): Promise<void> {
   const kms = kmsClient({ timeoutMs: 5000 });
   for (const keyId of keyIds) {
     try {
-      print(keyId, await new KmsSigner(kms, { keyId, alg }).publicJwk(AbortSignal.timeout(10_000)));
+      print(keyId, await new KmsSigner(kms, { keyId, alg }).publicJwk(() => AbortSignal.timeout(10_000)));
     } catch (error) {
       console.error(`${keyId}: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;

@@ -31,7 +31,7 @@ export class AuthorizationServer {
   async endpoint(name: EndpointName, deadline: Deadline): Promise<string> {
     const configured = this.configured[name];
     if (configured !== undefined) return configured;
-    const document = await this.discovery.get(deadline.signal());
+    const document = await this.discovery.get(() => deadline.sharedSignal());
     const field = DISCOVERY_FIELDS[name];
     try {
       if (typeof document[field] !== 'string') throw new ConfigError(field, 'is missing');

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { ClientAuthMethod } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
+import { newJti } from '../core/request-object.ts';
 import type { AuthorizationServer } from './authorization-server.ts';
 import { oauthError } from './authorization-server.ts';
 import type { ClientSecretSource } from './client-secret.ts';
@@ -20,6 +20,8 @@ export interface ClientAuthentication {
   credential(deadline: Deadline): Promise<ClientCredential>;
   /** Another credential to try once after `invalid_client`, or undefined. */
   afterRejection(refused: ClientCredential, deadline: Deadline): Promise<ClientCredential | undefined>;
+  /** Loads what the first credential needs (the secret, the key's kid) ahead of time. */
+  prefetch(deadline: Deadline): Promise<void>;
 }
 
 /** RFC 6749 2.3.1: client id and secret are form-urlencoded before they are joined and base64-encoded. */
@@ -39,10 +41,13 @@ export function clientSecretAuthentication(
       : { params: {}, headers: { authorization: basicAuthorization(clientId, secret) }, secret };
   return {
     method,
-    credential: async (deadline) => credential(await secrets.current(deadline.signal())),
+    credential: async (deadline) => credential(await secrets.current(() => deadline.sharedSignal())),
     afterRejection: async (refused, deadline) => {
       const next = await secrets.afterRejection(refused.secret ?? '', deadline.signal());
       return next === undefined ? undefined : credential(next);
+    },
+    prefetch: async (deadline) => {
+      await secrets.current(() => deadline.sharedSignal());
     },
   };
 }
@@ -66,7 +71,7 @@ export function privateKeyJwtAuthentication(
         iss: clientId,
         sub: clientId,
         aud: audience,
-        jti: randomBytes(16).toString('base64url'),
+        jti: newJti(),
         iat,
         nbf: iat - 5,
         exp: iat + CLIENT_ASSERTION_TTL_SECONDS,
@@ -76,6 +81,7 @@ export function privateKeyJwtAuthentication(
     },
     // A KMS-held key is not rotated by a retry: a refusal is final.
     afterRejection: async () => undefined,
+    prefetch: (deadline) => signer.prefetch(() => deadline.sharedSignal()),
   };
 }
 

@@ -26,7 +26,7 @@ export class ClientSecretSource {
     this.currentSecret = new AsyncCache((signal) => this.fetch('AWSCURRENT', signal), SECRET_TTL_MS, clock);
   }
 
-  async current(signal: AbortSignal): Promise<string> {
+  async current(signal: () => AbortSignal): Promise<string> {
     if (this.pinned !== undefined && this.clock() < this.pinned.until) return this.pinned.secret;
     return this.currentSecret.get(signal);
   }

@@ -54,19 +54,24 @@ export class KmsSigner {
     this.publicKey = new AsyncCache((signal) => this.loadPublicKey(signal), options.publicKeyTtlMs, options.clock);
   }
 
-  async publicJwk(signal: AbortSignal): Promise<PublicJwk> {
+  async publicJwk(signal: () => AbortSignal): Promise<PublicJwk> {
     return (await this.publicKey.get(signal)).jwk;
+  }
+
+  /** Reads what signing will need (the public key, when the kid is derived from it) ahead of time. */
+  async prefetch(signal: () => AbortSignal): Promise<void> {
+    if (this.key.kid === undefined) await this.publicKey.get(signal);
   }
 
   /** A compact JWS of `payload` with header {alg, typ, kid}. */
   async signJwt(payload: object, typ: string, deadline: Deadline): Promise<string> {
     if (this.key.kid !== undefined) return (await this.sign(payload, typ, this.key.kid, deadline)).jws;
-    const expected = await this.publicKey.get(deadline.signal());
+    const expected = await this.publicKey.get(() => deadline.sharedSignal());
     const signed = await this.sign(payload, typ, expected.jwk.kid, deadline);
     if (signed.keyArn === undefined || signed.keyArn === expected.keyArn) return signed.jws;
     // The alias now points at another key: learn its kid and sign again.
     this.publicKey.invalidate();
-    const current = await this.publicKey.get(deadline.signal());
+    const current = await this.publicKey.get(() => deadline.sharedSignal());
     return (await this.sign(payload, typ, current.jwk.kid, deadline)).jws;
   }
 

@@ -6,6 +6,9 @@ import {
   UnsupportedMediaTypeError,
 } from '../core/errors.ts';
 
+/** Stateless without `stream`, so one decoder serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The largest request body accepted, after API Gateway's base64 decoding. */
 export const MAX_BODY_BYTES = 8 * 1024;
 
@@ -23,7 +26,7 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   if (bytes.byteLength === 0) throw new InvalidRequestError('the body is empty');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new InvalidRequestError('the body is not valid UTF-8');
   }

@@ -10,6 +10,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+// Node 20 loads undici on the first Request or Response, which hono's adapter builds on every
+// invocation: pay for it during INIT, not in the first request.
+new Response(null);
+
 /**
  * What hono's adapter could not turn into a Request (a header value with CR or LF, a body on a GET,
  * base64 that is not) is left out, and the event marked: the app then answers a JSON 400, logged

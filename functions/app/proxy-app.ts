@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
 import { InvalidRequestError, NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
 import type { Telemetry } from './observability.ts';
 
@@ -8,6 +9,8 @@ export interface ProxyVariables {
   upstreamMs: Record<string, number>;
   /** The success metric of this request, set by the route. */
   success?: string;
+  /** The request's time budget, disposed of when it is answered. */
+  deadline?: Deadline;
 }
 
 /** Set by the Lambda adapter's guard on an event it had to clean, with the reason (functions/app/lambda.ts). */
@@ -32,7 +35,11 @@ export function proxyApp({ telemetry, clock }: ProxyAppOptions): Hono<ProxyEnv> 
   app.use(async (c, next) => {
     const started = clock();
     c.set('upstreamMs', {});
-    await next();
+    try {
+      await next();
+    } finally {
+      c.get('deadline')?.dispose();
+    }
     const failure = c.error === undefined ? undefined : asOAuthError(c.error);
     telemetry.record({
       requestId: c.env?.event?.requestContext?.requestId ?? randomUUID(),
@@ -69,6 +76,13 @@ export function errorResponse(c: Context, error: OAuthError): Response {
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (error.retryAfter !== undefined) headers['Retry-After'] = String(error.retryAfter);
   return c.json(error.toJSON(), error.status as 400, headers);
+}
+
+/** Starts the request's time budget (REQUEST_BUDGET_MS, `perCallMs` per upstream call). */
+export function startDeadline(c: Context<ProxyEnv>, clock: () => number, perCallMs: number): Deadline {
+  const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, perCallMs);
+  c.set('deadline', deadline);
+  return deadline;
 }
 
 /** Runs one upstream call and adds its duration to the request's record. */

@@ -12,9 +12,10 @@ export class AsyncCache<T> {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  get(signal: AbortSignal): Promise<T> {
+  /** `signal` is called only when the value has to be loaded: a cache hit arms no timer. */
+  get(signal: () => AbortSignal): Promise<T> {
     if (this.value !== undefined && this.clock() < this.value.expiresAt) return Promise.resolve(this.value.data);
-    this.loading ??= this.load(signal).then(
+    this.loading ??= this.load(signal()).then(
       (data) => {
         this.set(data);
         this.loading = undefined;

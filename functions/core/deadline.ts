@@ -3,6 +3,8 @@
  * ends inside the function timeout however many retries it makes.
  */
 export class Deadline {
+  private timers?: ReturnType<typeof setTimeout>[];
+
   private constructor(
     private readonly clock: () => number,
     private readonly endsAt: number,
@@ -22,9 +24,26 @@ export class Deadline {
     return Math.min(this.perCallMs, this.remaining());
   }
 
-  /** An AbortSignal that fires when the next call has used its time. */
+  /** An AbortSignal for a call this request makes itself; `dispose` clears its timer. */
   signal(): AbortSignal {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      Math.max(1, this.callTimeout()),
+    );
+    (this.timers ??= []).push(timer);
+    return controller.signal;
+  }
+
+  /** An AbortSignal for a load a cache shares, which may outlive this request: never cleared. */
+  sharedSignal(): AbortSignal {
     return AbortSignal.timeout(Math.max(1, this.callTimeout()));
+  }
+
+  /** The request is answered: its calls' timers are cleared rather than left to run out. */
+  dispose(): void {
+    for (const timer of this.timers ?? []) clearTimeout(timer);
+    this.timers = undefined;
   }
 }
 

@@ -1,8 +1,7 @@
 import type { Hono } from 'hono';
 import type { KmsSigner, PublicJwk } from '../adapters/kms-signer.ts';
 import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
-import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
+import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
 
 export interface JwksDependencies {
   /** Every key the proxy signs with, or is about to (rotation), in publication order. */
@@ -23,8 +22,10 @@ export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
   const { clock } = deps;
   const app = proxyApp(deps);
   app.get('/.well-known/jwks.json', async (c) => {
-    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, deps.upstreamTimeoutMs);
-    const jwks = await timed(c, 'kms', clock, () => Promise.all(deps.keys.map((key) => key.publicJwk(deadline.signal()))));
+    const deadline = startDeadline(c, clock, deps.upstreamTimeoutMs);
+    const jwks = await timed(c, 'kms', clock, () =>
+      Promise.all(deps.keys.map((key) => key.publicJwk(() => deadline.sharedSignal()))),
+    );
     return c.json({ keys: uniqueByKid(jwks) }, 200, {
       'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}`,
       // Public keys: any origin may read them.

@@ -1,5 +1,8 @@
 import { lambdaHandler } from '../app/lambda.ts';
-import { jwksAppFromEnv } from './wiring.ts';
+import { inLambda } from '../app/prefetch.ts';
+import { jwksFromEnv } from './wiring.ts';
 
 /** GET /.well-known/jwks.json behind API Gateway (HTTP API, payload format 2.0). */
-export const handler = lambdaHandler(jwksAppFromEnv(process.env));
+const jwks = jwksFromEnv(process.env);
+export const handler = lambdaHandler(jwks.app);
+if (inLambda(process.env)) await jwks.prefetch();

@@ -5,9 +5,8 @@ import type { KmsSigner } from '../adapters/kms-signer.ts';
 import { pushAuthorizationRequest } from '../adapters/pushed-authorization.ts';
 import { originCheck, readJsonBody } from '../app/http.ts';
 import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
 import type { ParConfig } from '../core/config.ts';
-import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
 import { parseIntent } from '../core/intent.ts';
 import { REQUEST_OBJECT_TYP } from '../core/jws.ts';
 import { requestObjectClaims } from '../core/request-object.ts';
@@ -32,7 +31,7 @@ export function createParApp(deps: ParDependencies): Hono<ProxyEnv> {
   app.use('/par', originCheck(config.allowedOrigins, 'POST'));
   app.post('/par', async (c) => {
     const intent = parseIntent(await readJsonBody(c), config);
-    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, config.upstreamTimeoutMs);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     const claims = requestObjectClaims(intent, {
       clientId: config.clientId,
       issuer: config.issuer,

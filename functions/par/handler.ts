@@ -1,5 +1,8 @@
 import { lambdaHandler } from '../app/lambda.ts';
-import { parAppFromEnv } from './wiring.ts';
+import { inLambda } from '../app/prefetch.ts';
+import { parFromEnv } from './wiring.ts';
 
 /** POST /par behind API Gateway (HTTP API, payload format 2.0). Configuration is read at cold start. */
-export const handler = lambdaHandler(parAppFromEnv(process.env));
+const par = parFromEnv(process.env);
+export const handler = lambdaHandler(par.app);
+if (inLambda(process.env)) await par.prefetch();

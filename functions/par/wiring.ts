@@ -1,24 +1,41 @@
+import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { clientAuthenticationFor } from '../app/wiring.ts';
 import { powertoolsTelemetry } from '../app/observability.ts';
+import { prefetch } from '../app/prefetch.ts';
+import type { ProxyEnv } from '../app/proxy-app.ts';
+import { clientAuthenticationFor } from '../app/wiring.ts';
 import { loadParConfig, type Env } from '../core/config.ts';
 import { createParApp } from './app.ts';
 
 /** The /par app with its production adapters, from the environment (validated here, once). */
-export function parAppFromEnv(env: Env, clock: () => number = Date.now) {
+export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadParConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
-  return createParApp({
+  const signer = new KmsSigner(kms, config.signingKey);
+  const authorizationServer = new AuthorizationServer(config.issuer, {
+    par: config.parEndpoint,
+    authorization: config.authorizationEndpoint,
+  });
+  const clientAuthentication = clientAuthenticationFor(config, () => kms, clock);
+  const app = createParApp({
     config,
-    signer: new KmsSigner(kms, config.signingKey),
-    authorizationServer: new AuthorizationServer(config.issuer, {
-      par: config.parEndpoint,
-      authorization: config.authorizationEndpoint,
-    }),
-    clientAuthentication: clientAuthenticationFor(config, () => kms, clock),
+    signer,
+    authorizationServer,
+    clientAuthentication,
     telemetry: powertoolsTelemetry('par'),
     clock,
   });
+  return {
+    app,
+    prefetch: () =>
+      prefetch(clock, config.upstreamTimeoutMs, [
+        (deadline) => signer.prefetch(() => deadline.sharedSignal()),
+        (deadline) => authorizationServer.endpoint('par', deadline),
+        (deadline) => clientAuthentication.prefetch(deadline),
+      ]),
+  };
 }
+
+export const parAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => parFromEnv(env, clock).app;

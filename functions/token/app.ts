@@ -4,9 +4,8 @@ import type { ClientAuthentication } from '../adapters/client-authentication.ts'
 import { requestTokens } from '../adapters/token-endpoint.ts';
 import { originCheck, readJsonBody } from '../app/http.ts';
 import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
 import type { TokenConfig } from '../core/config.ts';
-import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
 import { parseTokenRequest } from '../core/token-request.ts';
 
 export interface TokenDependencies {
@@ -27,7 +26,7 @@ export function createTokenApp(deps: TokenDependencies): Hono<ProxyEnv> {
   app.use('/token', originCheck(config.allowedOrigins, 'POST'));
   app.post('/token', async (c) => {
     const request = parseTokenRequest(await readJsonBody(c), config.allowedRedirectUris);
-    const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, config.upstreamTimeoutMs);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     const tokens = await timed(c, 'authorization_server', clock, () =>
       requestTokens(deps.authorizationServer, deps.clientAuthentication, config.clientId, request, deadline),
     );

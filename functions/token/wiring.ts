@@ -1,19 +1,34 @@
+import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { powertoolsTelemetry } from '../app/observability.ts';
+import { prefetch } from '../app/prefetch.ts';
+import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
 import { loadTokenConfig, type Env } from '../core/config.ts';
 import { createTokenApp } from './app.ts';
 
 /** The /token app with its production adapters, from the environment (validated here, once). */
-export function tokenAppFromEnv(env: Env, clock: () => number = Date.now) {
+export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadTokenConfig(env);
-  return createTokenApp({
+  const authorizationServer = new AuthorizationServer(config.issuer, { token: config.tokenEndpoint });
+  // The KMS client is built only for private_key_jwt.
+  const clientAuthentication = clientAuthenticationFor(config, () => kmsClient({ timeoutMs: config.upstreamTimeoutMs }), clock);
+  const app = createTokenApp({
     config,
-    authorizationServer: new AuthorizationServer(config.issuer, { token: config.tokenEndpoint }),
-    // The KMS client is built only for private_key_jwt.
-    clientAuthentication: clientAuthenticationFor(config, () => kmsClient({ timeoutMs: config.upstreamTimeoutMs }), clock),
+    authorizationServer,
+    clientAuthentication,
     telemetry: powertoolsTelemetry('token'),
     clock,
   });
+  return {
+    app,
+    prefetch: () =>
+      prefetch(clock, config.upstreamTimeoutMs, [
+        (deadline) => authorizationServer.endpoint('token', deadline),
+        (deadline) => clientAuthentication.prefetch(deadline),
+      ]),
+  };
 }
+
+export const tokenAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => tokenFromEnv(env, clock).app;

@@ -30,11 +30,35 @@ describe('functions/par/handler.ts', () => {
     }
   });
 
-  it('exports a handler that answers API Gateway v2 events', async () => {
+  it('exports a handler that answers API Gateway v2 events, making no call at import outside Lambda', async () => {
     vi.resetModules();
     process.env = { ...saved, ...harness.env };
+    const before = harness.calls();
     const { handler } = await import('../../functions/par/handler.ts');
+    expect(harness.calls()).toEqual(before);
     const answer = await invoke(handler, { body: validIntent() });
     expect(answer.status).toBe(201);
+  });
+
+  it('in Lambda, loads the kid, discovery and secret during INIT: the first request makes only its two calls', async () => {
+    vi.resetModules();
+    process.env = { ...saved, ...harness.env, AWS_LAMBDA_FUNCTION_NAME: 'par' };
+    const before = harness.calls();
+    const { handler } = await import('../../functions/par/handler.ts');
+    const initialised = harness.calls();
+    // GetPublicKey, the discovery document, GetSecretValue.
+    expect([initialised.kms - before.kms, initialised.as - before.as, initialised.secretsManager - before.secretsManager]).toEqual([1, 1, 1]);
+    expect((await invoke(handler, { body: validIntent() })).status).toBe(201);
+    const after = harness.calls();
+    expect([after.kms - initialised.kms, after.as - initialised.as, after.secretsManager - initialised.secretsManager]).toEqual([1, 1, 0]);
+  });
+
+  it('in Lambda, an upstream that is down during INIT delays nothing and poisons nothing', async () => {
+    vi.resetModules();
+    process.env = { ...saved, ...harness.env, AWS_LAMBDA_FUNCTION_NAME: 'par' };
+    harness.secretsManager.setFault(() => ({ kind: 'error', type: 'InternalServiceError', status: 500 }));
+    const { handler } = await import('../../functions/par/handler.ts');
+    harness.secretsManager.setFault(undefined);
+    expect((await invoke(handler, { body: validIntent() })).status).toBe(201);
   });
 });
