@@ -10,8 +10,8 @@ import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type F
 import { usesClientSecret, type InfraConfig } from './config.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
-/** CloudWatch namespace of the functions' EMF metrics (functions/app/observability.ts). */
-export const METRICS_NAMESPACE = 'ParProxy';
+/** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
+export { METRICS_NAMESPACE } from '../functions/app/observability.ts';
 
 /** ESBUILD_OPTIONS (infra/bundling.ts) in NodejsFunction's words, so the CDK ships the benchmarked bundle. */
 export function cdkBundlingOptions(): BundlingOptions {
@@ -46,8 +46,6 @@ export interface EnvironmentRefs {
  */
 export function functionEnvironment(name: FunctionName, config: InfraConfig, refs: EnvironmentRefs): Record<string, string> {
   const env: Record<string, string | undefined> = {
-    POWERTOOLS_SERVICE_NAME: name,
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     SIGNING_ALG: config.signingAlg,
     KMS_KEY_ID: refs.keyArn,
     SIGNING_KID: config.signingKid,
@@ -95,7 +93,7 @@ export interface ProxyFunctionsProps {
   readonly entries?: Partial<Record<FunctionName, string>>;
 }
 
-const DESCRIPTIONS: Record<FunctionName, string> = {
+export const DESCRIPTIONS: Record<FunctionName, string> = {
   par: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
   token: 'POST /token: redeems the authorization code with the client credentials',
   jwks: 'GET /.well-known/jwks.json: publishes the public signing keys',

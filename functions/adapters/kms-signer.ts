@@ -1,6 +1,5 @@
-import { createPublicKey, type JsonWebKey as NodeJwk } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { calculateJwkThumbprint } from 'jose';
 import { AsyncCache } from '../core/cache.ts';
 import type { SigningKeyConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
@@ -111,9 +110,14 @@ export class KmsSigner {
     }
     if (result.PublicKey === undefined) throw new UpstreamError('KMS returned no public key');
     const { n, e } = rsaJwk(result.PublicKey);
-    const kid = this.key.kid ?? (await calculateJwkThumbprint({ kty: 'RSA', n, e }, 'sha256'));
+    const kid = this.key.kid ?? rsaThumbprint(n, e);
     return { jwk: { kty: 'RSA', n, e, kid, alg: this.alg, use: 'sig' }, keyArn: result.KeyId ?? this.key.keyId };
   }
+}
+
+/** RFC 7638 3: the required members in lexicographic order, no whitespace; SHA-256, base64url. */
+export function rsaThumbprint(n: string, e: string): string {
+  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
 }
 
 /** KMS returns DER SubjectPublicKeyInfo. */

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { powertoolsTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { loadJwksConfig, type Env } from '../core/config.ts';
@@ -13,7 +13,7 @@ export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Ho
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
   const keys = config.keys.map((key) => new KmsSigner(kms, key, { publicKeyTtlMs: 60_000, clock }));
-  const app = createJwksApp({ keys, telemetry: powertoolsTelemetry('jwks'), clock, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const app = createJwksApp({ keys, telemetry: jsonLineTelemetry('jwks'), clock, upstreamTimeoutMs: config.upstreamTimeoutMs });
   return {
     app,
     prefetch: () =>

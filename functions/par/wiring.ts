@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { powertoolsTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
@@ -24,7 +24,7 @@ export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hon
     signer,
     authorizationServer,
     clientAuthentication,
-    telemetry: powertoolsTelemetry('par'),
+    telemetry: jsonLineTelemetry('par'),
     clock,
   });
   return {

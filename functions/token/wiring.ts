@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
-import { powertoolsTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
@@ -18,7 +18,7 @@ export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: H
     config,
     authorizationServer,
     clientAuthentication,
-    telemetry: powertoolsTelemetry('token'),
+    telemetry: jsonLineTelemetry('token'),
     clock,
   });
   return {

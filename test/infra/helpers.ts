@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from '../../infra/bundling.ts';
 import { addParProxyStack, type ParProxyStack } from '../../infra/par-proxy-stack.ts';
+import { DESCRIPTIONS } from '../../infra/proxy-functions.ts';
 
 /** The README's example deployment. */
 export const BASE_CONTEXT = {
@@ -86,10 +87,10 @@ export function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
-/** The logical id of the function whose POWERTOOLS_SERVICE_NAME is `name`. */
+/** The logical id of the `name` function, known by its description. */
 export function functionLogicalId(template: Template, name: FunctionName): string {
   const matches = Object.entries(resources(template, 'AWS::Lambda::Function')).filter(
-    ([, fn]) => (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === name,
+    ([, fn]) => fn.Properties?.Description === DESCRIPTIONS[name],
   );
   if (matches.length !== 1) throw new Error(`expected one ${name} function, found ${matches.length}`);
   return matches[0]![0];

@@ -131,7 +131,6 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
       const props = functionProps(template, name);
       expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 10, Handler: 'index.handler' });
       expect(functionEnv(template, name).NODE_OPTIONS).toBeUndefined();
-      expect(functionEnv(template, name)).toMatchObject({ POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'ParProxy' });
       const group = refName((props.LoggingConfig as { LogGroup: unknown }).LogGroup).slice('Ref:'.length);
       expect(resources(template, 'AWS::Logs::LogGroup')[group]!.Properties!.RetentionInDays).toBe(30);
     }
@@ -155,10 +154,9 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
       SIGNING_ALG: 'PS256',
       KMS_KEY_ID: key,
     };
-    const common = (name: string) => ({ POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'ParProxy' });
-    expect(functionEnv(template, 'par')).toEqual({ ...common('par'), ...client });
-    expect(functionEnv(template, 'token')).toEqual({ ...common('token'), ...client });
-    expect(functionEnv(template, 'jwks')).toEqual({ ...common('jwks'), SIGNING_ALG: 'PS256', KMS_KEY_ID: key });
+    expect(functionEnv(template, 'par')).toEqual(client);
+    expect(functionEnv(template, 'token')).toEqual(client);
+    expect(functionEnv(template, 'jwks')).toEqual({ SIGNING_ALG: 'PS256', KMS_KEY_ID: key });
   });
 
   it('routes exactly POST /par, POST /token and GET /.well-known/jwks.json, unauthenticated by design', () => {

@@ -1,0 +1,59 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { rsaThumbprint } from '../../functions/adapters/kms-signer.ts';
+import { emfMembers, jsonLineTelemetry, METRICS_NAMESPACE, type RequestRecord } from '../../functions/app/observability.ts';
+import { captureOutput } from '../helpers/output.ts';
+
+const base: RequestRecord = { requestId: 'r-1', method: 'POST', route: '/par', status: 201, durationMs: 12, upstreamMs: { kms: 5, authorization_server: 6 } };
+
+describe('the request log line', () => {
+  it('is one JSON line with Powertools field names and the record', () => {
+    const output = captureOutput();
+    jsonLineTelemetry('par', () => Date.UTC(2026, 10, 28)).record({ ...base, success: 'Pushed' });
+    output.restore();
+    const lines = output.lines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'INFO', message: 'request', timestamp: '2026-11-28T00:00:00.000Z', service: 'par', requestId: 'r-1', status: 201 });
+  });
+
+  it('carries valid EMF: every metric named in a directive has a numeric member, dimensions have values', () => {
+    for (const record of [
+      { ...base, success: 'Pushed' },
+      { ...base, status: 400, upstreamMs: {}, error: 'invalid_request', errorDescription: 'x' },
+      { ...base, status: 503, error: 'temporarily_unavailable', errorDescription: 'y', success: 'Pushed' },
+    ]) {
+      const members = emfMembers(record, 1);
+      const line = { service: 'par', ...record, ...members } as Record<string, unknown>;
+      const directives = (members._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics;
+      for (const directive of directives) {
+        expect(directive.Namespace).toBe(METRICS_NAMESPACE);
+        for (const dimension of directive.Dimensions.flat()) expect(typeof line[dimension]).toBe('string');
+        for (const metric of directive.Metrics) expect(typeof line[metric.Name]).toBe('number');
+      }
+    }
+  });
+
+  it('counts a refusal by reason and no success when the request failed', () => {
+    const members = emfMembers({ ...base, status: 502, error: 'invalid_client', success: 'Pushed' }, 1);
+    expect(members).toMatchObject({ UpstreamFailures: 1, Reason: 'invalid_client', KmsLatency: 5 });
+    expect(members.Pushed).toBeUndefined();
+    expect(emfMembers({ ...base, status: 400, upstreamMs: {}, error: 'invalid_request' }, 1)).toMatchObject({ Refused: 1 });
+    expect(emfMembers({ ...base, upstreamMs: {} }, 1)).toEqual({});
+  });
+});
+
+describe('rsaThumbprint (RFC 7638)', () => {
+  it('equals jose\'s calculateJwkThumbprint', async () => {
+    for (const modulusLength of [2048, 3072]) {
+      const { n, e } = generateKeyPairSync('rsa', { modulusLength }).publicKey.export({ format: 'jwk' });
+      expect(rsaThumbprint(n!, e!)).toBe(await calculateJwkThumbprint({ kty: 'RSA', n: n!, e: e! }, 'sha256'));
+    }
+  });
+
+  it('matches the RFC 7638 3.1 example', () => {
+    const n =
+      '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw';
+    expect(rsaThumbprint(n, 'AQAB')).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+  });
+});
