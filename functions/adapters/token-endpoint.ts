@@ -5,8 +5,13 @@ import { jsonObject, oauthError, retryAfter, type AuthorizationServer } from './
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
-/** RFC 6749 5.1: a successful token response, passed to the SPA as the authorization server sent it. */
-export type TokenResponse = Readonly<Record<string, unknown>> & { readonly access_token: string; readonly token_type: string };
+/**
+ * RFC 6749 5.1: a successful token response, checked and passed to the SPA byte for byte as the
+ * authorization server sent it (`json`), so it is not serialized again.
+ */
+export interface TokenResponse {
+  readonly json: string;
+}
 
 /**
  * RFC 6749 4.1.3 and 6: redeems a code (with its PKCE verifier, RFC 7636 4.5) or a refresh token as
@@ -30,7 +35,7 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
       throw new UpstreamError('the authorization server answered 200 without a token');
     }
-    return body as TokenResponse;
+    return { json: response.body };
   }
   if (response.status === 429) {
     throw new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));

@@ -24,13 +24,18 @@ export type ProxyEnv = {
 export interface ProxyAppOptions {
   readonly telemetry: Telemetry;
   readonly clock: () => number;
+  /**
+   * Record failures only. For the JWKS, a public GET that CDNs cache: its successes are API
+   * Gateway's access log lines, and a line of ours would cost more CPU than the answer itself.
+   */
+  readonly failuresOnly?: boolean;
 }
 
 /**
  * The frame shared by every function: one log line and metrics per request, OAuth-shaped JSON errors
  * with no-store, and no stack trace or exception text in any answer.
  */
-export function proxyApp({ telemetry, clock }: ProxyAppOptions): Hono<ProxyEnv> {
+export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOptions): Hono<ProxyEnv> {
   const app = new Hono<ProxyEnv>();
   app.use(async (c, next) => {
     const started = clock();
@@ -41,6 +46,7 @@ export function proxyApp({ telemetry, clock }: ProxyAppOptions): Hono<ProxyEnv> 
       c.get('deadline')?.dispose();
     }
     const failure = c.error === undefined ? undefined : asOAuthError(c.error);
+    if (failuresOnly && c.res.status < 400) return;
     telemetry.record({
       requestId: c.env?.event?.requestContext?.requestId ?? randomUUID(),
       method: c.req.method,

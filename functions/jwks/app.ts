@@ -20,13 +20,19 @@ export const JWKS_MAX_AGE_SECONDS = 300;
 /** GET /.well-known/jwks.json: the public keys, from KMS GetPublicKey, cached per container. */
 export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
   const { clock } = deps;
-  const app = proxyApp(deps);
+  const app = proxyApp({ ...deps, failuresOnly: true });
+  // The keys change only when a key is re-read: their JSON is made once per change, not per request.
+  let serialized: { readonly keys: readonly PublicJwk[]; readonly body: string } | undefined;
   app.get('/.well-known/jwks.json', async (c) => {
     const deadline = startDeadline(c, clock, deps.upstreamTimeoutMs);
-    const jwks = await timed(c, 'kms', clock, () =>
+    const keys = await timed(c, 'kms', clock, () =>
       Promise.all(deps.keys.map((key) => key.publicJwk(() => deadline.sharedSignal()))),
     );
-    return c.json({ keys: uniqueByKid(jwks) }, 200, {
+    if (serialized === undefined || keys.some((key, i) => key !== serialized?.keys[i])) {
+      serialized = { keys, body: JSON.stringify({ keys: uniqueByKid(keys) }) };
+    }
+    return c.body(serialized.body, 200, {
+      'Content-Type': 'application/json',
       'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}`,
       // Public keys: any origin may read them.
       'Access-Control-Allow-Origin': '*',

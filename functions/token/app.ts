@@ -32,7 +32,7 @@ export function createTokenApp(deps: TokenDependencies): Hono<ProxyEnv> {
     );
     c.set('success', 'TokensIssued');
     // RFC 6749 5.1: token responses are never cached.
-    return c.json(tokens, 200, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    return c.body(tokens.json, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Pragma: 'no-cache' });
   });
   return app;
 }

@@ -12,18 +12,26 @@ import { captureOutput } from '../helpers/output.ts';
  * request objects (RFC 9101) required, reached through the real Lambda adapter, the real AWS SDK and
  * the wire-level KMS and Secrets Manager stand-ins.
  */
-describe.each(['PS256', 'RS256', 'RS384'] as const)('POST /par with %s against oidc-provider', (alg) => {
+describe.each([
+  ['PS256', 'client_secret_post'],
+  ['RS256', 'client_secret_post'],
+  ['RS384', 'client_secret_post'],
+  ['PS256', 'client_secret_basic'],
+] as const)('POST /par with %s and %s against oidc-provider', (alg, authMethod) => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ signingAlg: alg });
+    stack = await startLocalStack({ signingAlg: alg, authMethod });
   });
   afterAll(() => stack.close());
 
   it('is accepted, and its authorization_url leads to the login page', async () => {
     const handler = lambdaHandler(parAppFromEnv(stack.env));
     const pushed: string[] = [];
+    const authentication: string[] = [];
     stack.authorizationServer.provider.on('pushed_authorization_request.success', (ctx) => {
-      pushed.push(String((ctx.oidc.body as Record<string, unknown>).request));
+      const body = ctx.oidc.body as Record<string, unknown>;
+      pushed.push(String(body.request));
+      authentication.push(body.client_secret !== undefined ? 'client_secret_post' : String(ctx.headers.authorization).split(' ')[0]!);
     });
     const output = captureOutput();
     const result = await handler(
@@ -58,6 +66,9 @@ describe.each(['PS256', 'RS256', 'RS384'] as const)('POST /par with %s against o
     expect(page.status).toBe(200);
     expect(page.url).toContain('/interaction/');
     expect(page.html).toMatch(/name="login"/);
+
+    // The client authenticated as configured (RFC 6749 2.3.1).
+    expect(authentication).toEqual([authMethod === 'client_secret_post' ? 'client_secret_post' : 'Basic']);
 
     // What oidc-provider received: a request object that follows the seed's rules.
     expect(pushed).toHaveLength(1);
