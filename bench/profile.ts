@@ -12,8 +12,8 @@ import { table } from './lib/stats.ts';
  *
  *   npx tsx bench/profile.ts <a.cpuprofile> <a index.mjs> --versus <b.cpuprofile> <b index.mjs> --invocations N [rows]
  *
- * Profiles come from `BENCH_PROFILE=par,par-floor npm run bench` or `EXPERIMENT_PROFILE=1 npx tsx
- * bench/experiments.ts`; the profiler's own overhead is in them, so use them for shares, not figures.
+ * Profiles come from `BENCH_PROFILE=par,par-floor npm run bench`; the profiler's own overhead is in
+ * them, so use them for shares, not figures.
  */
 const args = process.argv.slice(2);
 const versus = args.indexOf('--versus');
