@@ -1,4 +1,6 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { expect } from 'vitest';
+import { REQUEST_BUDGET_MS } from '../../functions/core/deadline.ts';
 import { lambdaHandler, type ApiGatewayHandler } from '../../functions/app/lambda.ts';
 import { parAppFromEnv } from '../../functions/par/wiring.ts';
 import { startFakeKms, type FakeKms } from '../../local/fake-kms.ts';
@@ -101,4 +103,36 @@ export async function invoke(
     body = { unparsable: text };
   }
   return { status: result.statusCode ?? 0, headers: result.headers ?? {}, body, raw: text, ms: performance.now() - started };
+}
+
+/** What a fault-matrix row expects: the answer, and the upstream calls the request made. */
+export interface ExpectedFailure {
+  readonly status: number;
+  readonly error: string;
+  readonly retryAfter?: string;
+  readonly calls: { kms?: number; secretsManager?: number; as?: number };
+  /** Upper bound on the answer's time, milliseconds (default: the whole request budget). */
+  readonly within?: number;
+}
+
+export type Calls = ReturnType<Harness['calls']>;
+
+/**
+ * A failure as the contract has it: the status and OAuth error, exactly {error, error_description}
+ * with a printable description, no-store, Retry-After where expected, exactly the upstream calls
+ * expected between `before` and `after`, and an answer within the time budget.
+ */
+export function expectFailure(answer: Answer, before: Calls, after: Calls, expected: ExpectedFailure): void {
+  expect(answer.status, answer.raw).toBe(expected.status);
+  expect(Object.keys(answer.body).sort()).toEqual(['error', 'error_description']);
+  expect(answer.body.error).toBe(expected.error);
+  expect(answer.body.error_description).toMatch(/^[\x20-\x7e]{1,256}$/);
+  expect(answer.headers['cache-control']).toBe('no-store');
+  expect(answer.headers['retry-after']).toBe(expected.retryAfter);
+  expect({
+    kms: after.kms - before.kms,
+    secretsManager: after.secretsManager - before.secretsManager,
+    as: after.as - before.as,
+  }).toEqual({ kms: 0, secretsManager: 0, as: 0, ...expected.calls });
+  expect(answer.ms).toBeLessThan(expected.within ?? REQUEST_BUDGET_MS);
 }

@@ -1,8 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiGatewayHandler } from '../../functions/app/lambda.ts';
-import { REQUEST_BUDGET_MS } from '../../functions/core/deadline.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
-import { CLIENT_SECRET, invoke, startHarness, UPSTREAM_TIMEOUT_MS, validIntent, type Answer, type Harness } from '../helpers/harness.ts';
+import {
+  CLIENT_SECRET,
+  expectFailure,
+  invoke,
+  startHarness,
+  UPSTREAM_TIMEOUT_MS,
+  validIntent,
+  type Answer,
+  type ExpectedFailure,
+  type Harness,
+} from '../helpers/harness.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
 import type { Reply } from '../helpers/scripted-authorization-server.ts';
 
@@ -41,33 +50,11 @@ async function call(handler: ApiGatewayHandler): Promise<Answer> {
   return answer;
 }
 
-interface Expected {
-  readonly status: number;
-  readonly error: string;
-  readonly retryAfter?: string;
-  readonly calls: { kms?: number; secretsManager?: number; as?: number };
-  readonly within?: number;
-}
-
-function expectRow(answer: Answer, before: ReturnType<Harness['calls']>, expected: Expected): void {
-  const after = harness.calls();
-  expect(answer.status, answer.raw).toBe(expected.status);
-  expect(Object.keys(answer.body).sort()).toEqual(['error', 'error_description']);
-  expect(answer.body.error).toBe(expected.error);
-  expect(answer.headers['cache-control']).toBe('no-store');
-  expect(answer.headers['retry-after']).toBe(expected.retryAfter);
-  expect({ kms: after.kms - before.kms, secretsManager: after.secretsManager - before.secretsManager, as: after.as - before.as }).toEqual({
-    kms: 0,
-    secretsManager: 0,
-    as: 0,
-    ...expected.calls,
-  });
-  expect(answer.ms).toBeLessThan(expected.within ?? REQUEST_BUDGET_MS);
-}
+type Expected = ExpectedFailure;
 
 async function row(handler: ApiGatewayHandler, expected: Expected): Promise<void> {
   const before = harness.calls();
-  expectRow(await call(handler), before, expected);
+  expectFailure(await call(handler), before, harness.calls(), expected);
 }
 
 async function recovers(handler: ApiGatewayHandler): Promise<void> {
@@ -108,7 +95,7 @@ describe('KMS faults at cold start, while the kid is read (GetPublicKey)', () =>
     harness.kms.setFault(onlyGetPublicKey({ kind: 'hang' }));
     const before = harness.calls();
     const answers = await Promise.all([call(handler), call(handler), call(handler), call(handler)]);
-    for (const answer of answers) expectRow(answer, before, { status: 504, error: 'temporarily_unavailable', calls: { kms: 1 }, within: HANG_BUDGET });
+    for (const answer of answers) expectFailure(answer, before, harness.calls(), { status: 504, error: 'temporarily_unavailable', calls: { kms: 1 }, within: HANG_BUDGET });
     await recovers(handler);
   });
 });

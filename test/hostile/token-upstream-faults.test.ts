@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaHandler, type ApiGatewayHandler } from '../../functions/app/lambda.ts';
-import { REQUEST_BUDGET_MS } from '../../functions/core/deadline.ts';
 import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
-import { CLIENT_SECRET, invoke, startHarness, UPSTREAM_TIMEOUT_MS, type Answer, type Harness } from '../helpers/harness.ts';
+import { type Answer, CLIENT_SECRET, type ExpectedFailure, expectFailure, type Harness, invoke, startHarness, UPSTREAM_TIMEOUT_MS } from '../helpers/harness.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
 import type { Reply } from '../helpers/scripted-authorization-server.ts';
 
@@ -53,31 +52,12 @@ async function call(handler: ApiGatewayHandler, body: Record<string, unknown> = 
   return answer;
 }
 
-interface Expected {
-  readonly status: number;
-  readonly error: string;
-  readonly retryAfter?: string;
-  readonly calls: { kms?: number; secretsManager?: number; as?: number };
-  /** Upper bound on the answer's time, milliseconds. */
-  readonly within?: number;
-}
+type Expected = ExpectedFailure;
 
 async function row(handler: ApiGatewayHandler, expected: Expected, body?: Record<string, unknown>): Promise<Answer> {
   const before = harness.calls();
   const answer = await call(handler, body);
-  const after = harness.calls();
-  expect(answer.status, answer.raw).toBe(expected.status);
-  expect(Object.keys(answer.body).sort()).toEqual(['error', 'error_description']);
-  expect(answer.body.error).toBe(expected.error);
-  expect(answer.body.error_description).toMatch(/^[\x20-\x7e]{1,256}$/);
-  expect(answer.headers['cache-control']).toBe('no-store');
-  expect(answer.headers['retry-after']).toBe(expected.retryAfter);
-  expect({
-    kms: after.kms - before.kms,
-    secretsManager: after.secretsManager - before.secretsManager,
-    as: after.as - before.as,
-  }).toEqual({ kms: 0, secretsManager: 0, as: 0, ...expected.calls });
-  expect(answer.ms).toBeLessThan(expected.within ?? REQUEST_BUDGET_MS);
+  expectFailure(answer, before, harness.calls(), expected);
   return answer;
 }
 

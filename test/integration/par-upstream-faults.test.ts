@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiGatewayHandler } from '../../functions/app/lambda.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
-import { REQUEST_BUDGET_MS } from '../../functions/core/deadline.ts';
 import { captureOutput } from '../helpers/output.ts';
-import { CLIENT_SECRET, invoke, startHarness, UPSTREAM_TIMEOUT_MS, validIntent, type Answer, type Harness } from '../helpers/harness.ts';
+import {
+  CLIENT_SECRET,
+  expectFailure,
+  invoke,
+  startHarness,
+  UPSTREAM_TIMEOUT_MS,
+  validIntent,
+  type Answer,
+  type ExpectedFailure,
+  type Harness,
+} from '../helpers/harness.ts';
 import type { Reply } from '../helpers/scripted-authorization-server.ts';
 
 /**
@@ -25,31 +34,14 @@ afterAll(async () => {
   await harness.close();
 });
 
-interface Expected {
-  readonly status: number;
-  readonly error: string;
-  readonly retryAfter?: string;
-  readonly calls: { kms?: number; secretsManager?: number; as?: number };
-  /** Upper bound on the answer's time, milliseconds. */
-  readonly within?: number;
-}
+type Expected = ExpectedFailure;
 
 async function row(handler: ApiGatewayHandler, expected: Expected): Promise<Answer> {
   const before = harness.calls();
   const output = captureOutput();
   const answer = await invoke(handler, { body: validIntent() }).finally(() => output.restore());
   leaks.push(output.text(), answer.raw);
-  const after = harness.calls();
-  expect(answer.status).toBe(expected.status);
-  expect(answer.body.error).toBe(expected.error);
-  expect(typeof answer.body.error_description).toBe('string');
-  expect(answer.headers['retry-after']).toBe(expected.retryAfter);
-  expect({
-    kms: after.kms - before.kms,
-    secretsManager: after.secretsManager - before.secretsManager,
-    as: after.as - before.as,
-  }).toEqual({ kms: 0, secretsManager: 0, as: 0, ...expected.calls });
-  expect(answer.ms).toBeLessThan(expected.within ?? REQUEST_BUDGET_MS);
+  expectFailure(answer, before, harness.calls(), expected);
   return answer;
 }
 
