@@ -1,7 +1,15 @@
 import { AsyncCache } from '../core/cache.ts';
 import { parseUrl } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
-import { ConfigError, ServerError, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import {
+  ConfigError,
+  ServerError,
+  TemporarilyUnavailableError,
+  UpstreamError,
+  UpstreamRefusedError,
+  UpstreamTimeoutError,
+  type OAuthError,
+} from '../core/errors.ts';
 import { request, type HttpResponse } from './http-client.ts';
 
 export type EndpointName = 'par' | 'authorization' | 'token';
@@ -100,4 +108,24 @@ export function oauthError(response: HttpResponse): { error: string; description
 export function retryAfter(response: HttpResponse): number {
   const raw = response.headers['retry-after'];
   return typeof raw === 'string' && /^\d{1,6}$/.test(raw.trim()) ? Math.min(3600, Number(raw)) : 1;
+}
+
+/**
+ * What the caller gets for a PAR or token endpoint answer that was not a success: 429 is 503 with
+ * its Retry-After; a 4xx with a well-formed OAuth error passes that error on, with the status
+ * `refusedStatus` gives (RFC 9126 2.3, RFC 6749 5.2); anything else is 502 server_error.
+ */
+export function failureOf(response: HttpResponse, request: string, refusedStatus: (status: number) => number): OAuthError {
+  if (response.status === 429) {
+    return new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
+  }
+  const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
+  if (refused !== undefined) {
+    return new UpstreamRefusedError(
+      refusedStatus(response.status),
+      refused.error,
+      refused.description ?? `the authorization server refused the ${request}`,
+    );
+  }
+  return new UpstreamError(`the authorization server answered ${response.status} to the ${request}`);
 }

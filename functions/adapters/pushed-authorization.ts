@@ -1,6 +1,6 @@
 import type { Deadline } from '../core/deadline.ts';
-import { TemporarilyUnavailableError, UpstreamError, UpstreamRefusedError } from '../core/errors.ts';
-import { jsonObject, oauthError, retryAfter, type AuthorizationServer } from './authorization-server.ts';
+import { UpstreamError } from '../core/errors.ts';
+import { failureOf, jsonObject, type AuthorizationServer } from './authorization-server.ts';
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
@@ -39,16 +39,6 @@ export function parsePushResponse(response: HttpResponse): PushedAuthorization {
     }
     return { requestUri, expiresIn };
   }
-  if (response.status === 429) {
-    throw new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
-  }
-  const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
-  if (refused !== undefined) {
-    throw new UpstreamRefusedError(
-      502,
-      refused.error,
-      refused.description ?? 'the authorization server refused the pushed authorization request',
-    );
-  }
-  throw new UpstreamError(`the authorization server answered ${response.status} to the pushed authorization request`);
+  // The SPA did nothing it could fix: a refusal is a bad gateway, with the server's own error.
+  throw failureOf(response, 'pushed authorization request', () => 502);
 }

@@ -1,7 +1,7 @@
 import type { Deadline } from '../core/deadline.ts';
-import { TemporarilyUnavailableError, UpstreamError, UpstreamRefusedError } from '../core/errors.ts';
+import { UpstreamError } from '../core/errors.ts';
 import type { TokenRequest } from '../core/token-request.ts';
-import { jsonObject, oauthError, retryAfter, type AuthorizationServer } from './authorization-server.ts';
+import { failureOf, jsonObject, type AuthorizationServer } from './authorization-server.ts';
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
@@ -37,14 +37,6 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     }
     return { json: response.body };
   }
-  if (response.status === 429) {
-    throw new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
-  }
-  const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
-  if (refused !== undefined) {
-    // RFC 6749 5.2: the SPA sees the authorization server's own error, 401 for invalid_client.
-    const status = response.status === 401 ? 401 : response.status === 400 ? 400 : 502;
-    throw new UpstreamRefusedError(status, refused.error, refused.description ?? 'the authorization server refused the token request');
-  }
-  throw new UpstreamError(`the authorization server answered ${response.status} to the token request`);
+  // RFC 6749 5.2: the SPA sees the authorization server's own error as 400, or 401 for invalid_client.
+  throw failureOf(response, 'token request', (status) => (status === 400 || status === 401 ? status : 502));
 }
