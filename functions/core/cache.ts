@@ -37,9 +37,4 @@ export class AsyncCache<T> {
   invalidate(): void {
     this.value = undefined;
   }
-
-  /** The cached value, if any and fresh, without loading. */
-  peek(): T | undefined {
-    return this.value !== undefined && this.clock() < this.value.expiresAt ? this.value.data : undefined;
-  }
 }
