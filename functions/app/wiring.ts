@@ -5,20 +5,23 @@ import {
   type ClientAuthentication,
 } from '../adapters/client-authentication.ts';
 import { ClientSecretSource } from '../adapters/client-secret.ts';
-import { KmsSigner } from '../adapters/kms-signer.ts';
-import type { ClientConfig } from '../core/config.ts';
-import type { KMSClient } from '@aws-sdk/client-kms';
+import type { KmsSigner } from '../adapters/kms-signer.ts';
+import type { ClientConfig, SigningKeyConfig } from '../core/config.ts';
 
-/** Builds the client authentication a configuration asks for, with the real AWS adapters. */
+/**
+ * Builds the client authentication a configuration asks for, with the real AWS adapters.
+ * `signerFor` is asked only with private_key_jwt, so a function that signs nothing else builds no
+ * KMS client, and one that already signs with the same key can hand over its signer (one kid cache).
+ */
 export function clientAuthenticationFor(
   config: ClientConfig,
-  kms: () => KMSClient,
+  signerFor: (key: SigningKeyConfig) => KmsSigner,
   clock: () => number,
 ): ClientAuthentication {
   if (config.authMethod === 'private_key_jwt') {
     const key = config.assertionKey;
     if (key === undefined) throw new Error('private_key_jwt needs an assertion key');
-    return privateKeyJwtAuthentication(config.clientId, config.issuer, new KmsSigner(kms(), key), clock);
+    return privateKeyJwtAuthentication(config.clientId, config.issuer, signerFor(key), clock);
   }
   const secretId = config.clientSecretId;
   if (secretId === undefined) throw new Error(`${config.authMethod} needs CLIENT_SECRET_ID`);

@@ -6,7 +6,7 @@ import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
-import { loadParConfig, type Env } from '../core/config.ts';
+import { loadParConfig, type Env, type SigningKeyConfig } from '../core/config.ts';
 import { createParApp } from './app.ts';
 
 /** The /par app with its production adapters, from the environment (validated here, once). */
@@ -18,7 +18,12 @@ export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hon
     par: config.parEndpoint,
     authorization: config.authorizationEndpoint,
   });
-  const clientAuthentication = clientAuthenticationFor(config, () => kms, clock);
+  const sameKey = (key: SigningKeyConfig) => key.keyId === config.signingKey.keyId && key.kid === config.signingKey.kid;
+  const clientAuthentication = clientAuthenticationFor(
+    config,
+    (key) => (sameKey(key) ? signer : new KmsSigner(kms, key)),
+    clock,
+  );
   const app = createParApp({
     config,
     signer,

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
+import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
@@ -13,7 +14,11 @@ export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: H
   const config = loadTokenConfig(env);
   const authorizationServer = new AuthorizationServer(config.issuer, { token: config.tokenEndpoint });
   // The KMS client is built only for private_key_jwt.
-  const clientAuthentication = clientAuthenticationFor(config, () => kmsClient({ timeoutMs: config.upstreamTimeoutMs }), clock);
+  const clientAuthentication = clientAuthenticationFor(
+    config,
+    (key) => new KmsSigner(kmsClient({ timeoutMs: config.upstreamTimeoutMs }), key),
+    clock,
+  );
   const app = createTokenApp({
     config,
     authorizationServer,

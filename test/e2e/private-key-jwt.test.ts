@@ -41,6 +41,8 @@ describe.each([
     const { idTokenClaims } = await loginThroughProxy(stack);
     expect(idTokenClaims.sub).toBe('katherine.johnson');
     expect(stack.secretsManager.totalCalls()).toBe(0);
+    // Each kid read once per function and key: par shares its signer when both purposes use one key.
+    expect(stack.kms.calls.get('GetPublicKey')).toBe(separateAssertionKey ? 3 : 2);
 
     const requestKid = (await publicJwk(stack.kms.publicKeyOf(LOCAL_KEY_ALIAS), 'PS256')).kid;
     const assertionKid = separateAssertionKey
