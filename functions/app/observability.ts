@@ -22,6 +22,8 @@ export interface RequestRecord {
   readonly exception?: string;
   /** A success metric to count, e.g. Pushed. */
   readonly success?: string;
+  /** Cookies the Lambda guard dropped as malformed (RFC 6265 4.1.1), by name or placeholder: never a value. */
+  readonly droppedCookies?: readonly string[];
 }
 
 export interface Telemetry {

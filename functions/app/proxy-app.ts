@@ -15,10 +15,12 @@ export interface ProxyVariables {
 
 /** Set by the Lambda adapter's guard on an event it had to clean, with the reason (functions/app/lambda.ts). */
 export const MALFORMED_REQUEST = Symbol('malformed request');
+/** Set by the same guard with the names of the cookies it dropped as malformed, for the log line. */
+export const DROPPED_COOKIES = Symbol('dropped cookies');
 
 export type ProxyEnv = {
   Variables: ProxyVariables;
-  Bindings: { event?: { requestContext?: { requestId?: string }; [MALFORMED_REQUEST]?: string } };
+  Bindings: { event?: { requestContext?: { requestId?: string }; [MALFORMED_REQUEST]?: string; [DROPPED_COOKIES]?: readonly string[] } };
 };
 
 export interface ProxyAppOptions {
@@ -47,6 +49,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
     }
     const failure = c.error === undefined ? undefined : asOAuthError(c.error);
     if (failuresOnly && c.res.status < 400) return;
+    const droppedCookies = c.env?.event?.[DROPPED_COOKIES];
     telemetry.record({
       requestId: c.env?.event?.requestContext?.requestId ?? randomUUID(),
       method: c.req.method,
@@ -57,6 +60,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       ...(c.get('success') === undefined || failure !== undefined ? {} : { success: c.get('success') }),
       ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
       ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
+      ...(droppedCookies === undefined ? {} : { droppedCookies }),
     });
   });
   app.use(async (c, next) => {

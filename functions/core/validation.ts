@@ -14,8 +14,8 @@ export const text = (max: number) =>
   );
 
 /** A field name is echoed only when it is short and plain: it came from the caller. */
-export function fieldName(key: unknown): string {
-  return typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : 'a field';
+export function fieldName(key: unknown, placeholder = 'a field'): string {
+  return typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : placeholder;
 }
 
 export function requireObject(input: unknown): Record<string, unknown> {
