@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { JWKS_KEY_FAILURES_METRIC } from '../functions/app/observability.ts';
 import { FUNCTION_NAMES, type FunctionName } from './bundling.ts';
 import { METRICS_NAMESPACE } from './proxy-functions.ts';
 
@@ -177,6 +178,15 @@ export class Monitoring extends Construct {
           ),
           proxyMetric('KmsLatency', 'jwks', 'p99', 'jwks Kms'),
         ],
+        width: 6,
+      }),
+    );
+    // A listed key KMS will not read is left out of the JWKS (the answer stays 200): the reasons are
+    // in the jwks log group's lines, under keyFailures.
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'JWKS keys KMS could not read',
+        left: [proxyMetric(JWKS_KEY_FAILURES_METRIC, 'jwks', 'Sum', JWKS_KEY_FAILURES_METRIC)],
         width: 6,
       }),
     );

@@ -5,6 +5,7 @@ import { hashOf, signDigest, type DigestAlgorithm } from './rsa-digest-sign.ts';
 /**
  * A KMS stand-in on 127.0.0.1 for the local stack and tests: RSA SIGN_VERIFY keys generated in
  * memory at start (never written anywhere), Sign with MessageType DIGEST or RAW, GetPublicKey.
+ * A key can be disabled, scheduled for deletion or deleted, and then fails as real KMS fails.
  */
 export const FAKE_ACCOUNT = '000000000000';
 export const FAKE_REGION = 'us-east-1';
@@ -14,6 +15,9 @@ const ALGORITHMS: readonly DigestAlgorithm[] = [
   'RSASSA_PKCS1_V1_5_SHA_256',
   'RSASSA_PKCS1_V1_5_SHA_384',
 ];
+
+/** KMS KeyState values the fake models; a deleted key is gone (NotFoundException). */
+export type FakeKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
 interface FakeKey {
   readonly keyId: string;
@@ -29,11 +33,16 @@ export interface FakeKms extends AwsJsonServer {
   /** Points an alias at another key, as a rotation does. */
   updateAlias(alias: string, keyId: string): void;
   publicKeyOf(keyIdOrAlias: string): KeyObject;
+  /** DisableKey, EnableKey, ScheduleKeyDeletion: Sign and GetPublicKey then fail as in KMS. */
+  setKeyState(keyIdOrAlias: string, state: FakeKeyState): void;
+  /** The end of the deletion window: the key no longer exists. */
+  deleteKey(keyIdOrAlias: string): void;
 }
 
 export async function startFakeKms(port = 0): Promise<FakeKms> {
   const keys = new Map<string, FakeKey>();
   const aliases = new Map<string, string>();
+  const states = new Map<string, FakeKeyState>();
 
   const resolve = (keyId: unknown): FakeKey => {
     if (typeof keyId !== 'string') throw new AwsFault('ValidationException', 'KeyId is required');
@@ -45,11 +54,20 @@ export async function startFakeKms(port = 0): Promise<FakeKms> {
     return key;
   };
 
+  /** What KMS answers a cryptographic operation on a key that is not enabled (HTTP 400, AWS JSON 1.1). */
+  const usable = (keyId: unknown): FakeKey => {
+    const key = resolve(keyId);
+    const state = states.get(key.keyId) ?? 'Enabled';
+    if (state === 'Disabled') throw new AwsFault('DisabledException', `${key.arn} is disabled.`);
+    if (state === 'PendingDeletion') throw new AwsFault('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    return key;
+  };
+
   const server = await startAwsJsonServer(
     'TrentService',
     {
       Sign: (input) => {
-        const key = resolve(input.KeyId);
+        const key = usable(input.KeyId);
         const algorithm = input.SigningAlgorithm as DigestAlgorithm;
         if (!ALGORITHMS.includes(algorithm)) throw new AwsFault('InvalidKeyUsageException', 'unsupported algorithm');
         const message = Buffer.from(String(input.Message ?? ''), 'base64');
@@ -67,7 +85,7 @@ export async function startFakeKms(port = 0): Promise<FakeKms> {
         return { KeyId: key.arn, Signature: signature.toString('base64'), SigningAlgorithm: algorithm };
       },
       GetPublicKey: (input) => {
-        const key = resolve(input.KeyId);
+        const key = usable(input.KeyId);
         return {
           KeyId: key.arn,
           KeySpec: key.keySpec,
@@ -78,7 +96,10 @@ export async function startFakeKms(port = 0): Promise<FakeKms> {
       },
       DescribeKey: (input) => {
         const key = resolve(input.KeyId);
-        return { KeyMetadata: { KeyId: key.keyId, Arn: key.arn, KeySpec: key.keySpec, KeyUsage: 'SIGN_VERIFY', Enabled: true } };
+        const state = states.get(key.keyId) ?? 'Enabled';
+        return {
+          KeyMetadata: { KeyId: key.keyId, Arn: key.arn, KeySpec: key.keySpec, KeyUsage: 'SIGN_VERIFY', Enabled: state === 'Enabled', KeyState: state },
+        };
       },
     },
     port,
@@ -106,6 +127,14 @@ export async function startFakeKms(port = 0): Promise<FakeKms> {
     },
     publicKeyOf(keyIdOrAlias) {
       return resolve(keyIdOrAlias).publicKey;
+    },
+    setKeyState(keyIdOrAlias, state) {
+      states.set(resolve(keyIdOrAlias).keyId, state);
+    },
+    deleteKey(keyIdOrAlias) {
+      const { keyId } = resolve(keyIdOrAlias);
+      keys.delete(keyId);
+      states.delete(keyId);
     },
   };
 }

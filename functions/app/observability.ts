@@ -24,6 +24,20 @@ export interface RequestRecord {
   readonly success?: string;
   /** Cookies the Lambda guard dropped as malformed (RFC 6265 4.1.1), by name or placeholder: never a value. */
   readonly droppedCookies?: readonly string[];
+  /** JWKS keys KMS did not read for this answer; a 200 with any is logged although failures-only. */
+  readonly keyFailures?: readonly KeyFailure[];
+}
+
+/** A key the JWKS could not read: named by its position and its id or ARN, which are not secret. */
+export interface KeyFailure {
+  readonly index: number;
+  readonly keyId: string;
+  /** It signs: the answer failed with it. */
+  readonly active: boolean;
+  readonly error: string;
+  readonly description: string;
+  /** Its last good copy was published in its place. */
+  readonly lastGoodCopy: boolean;
 }
 
 export interface Telemetry {
@@ -31,6 +45,9 @@ export interface Telemetry {
 }
 
 export const METRICS_NAMESPACE = 'ParProxy';
+
+/** Keys the JWKS could not read, by service: their reasons are in the line's keyFailures. */
+export const JWKS_KEY_FAILURES_METRIC = 'JwksKeyFailures';
 
 const UPSTREAM_METRICS: Readonly<Record<string, string>> = {
   kms: 'KmsLatency',
@@ -45,7 +62,7 @@ interface MetricDirective {
 }
 
 /**
- * The EMF members of one request's line: successes and upstream latencies by `service`;
+ * The EMF members of one request's line: successes, upstream latencies and JWKS key failures by `service`;
  * refusals (4xx, the caller's doing) and upstream failures (5xx) by `service` and OAuth error code.
  */
 export function emfMembers(record: RequestRecord, timestamp: number): Record<string, unknown> {
@@ -60,6 +77,11 @@ export function emfMembers(record: RequestRecord, timestamp: number): Record<str
     if (name === undefined) continue;
     byService.Metrics.push({ Name: name, Unit: 'Milliseconds' });
     members[name] = ms;
+  }
+  // EMF gives a dimension one value per line, so the count cannot carry each key's own reason.
+  if (record.keyFailures !== undefined && record.keyFailures.length > 0) {
+    byService.Metrics.push({ Name: JWKS_KEY_FAILURES_METRIC, Unit: 'Count' });
+    members[JWKS_KEY_FAILURES_METRIC] = record.keyFailures.length;
   }
   const directives = byService.Metrics.length > 0 ? [byService] : [];
   if (record.error !== undefined) {
@@ -83,7 +105,8 @@ export function jsonLineTelemetry(service: string, clock: () => number = Date.no
   return {
     record(record) {
       const now = clock();
-      const level = record.status >= 500 ? 'ERROR' : record.status >= 400 ? 'WARN' : 'INFO';
+      const degraded = record.status >= 400 || (record.keyFailures?.length ?? 0) > 0;
+      const level = record.status >= 500 ? 'ERROR' : degraded ? 'WARN' : 'INFO';
       const line = { level, message: 'request', timestamp: new Date(now).toISOString(), service, ...traceId() };
       process.stdout.write(`${JSON.stringify({ ...line, ...record, ...emfMembers(record, now) })}\n`);
     },

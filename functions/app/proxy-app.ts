@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
 import { InvalidRequestError, NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
-import type { Telemetry } from './observability.ts';
+import type { KeyFailure, Telemetry } from './observability.ts';
 
 export interface ProxyVariables {
   /** Milliseconds per upstream, added up by `timed`. */
@@ -11,6 +11,8 @@ export interface ProxyVariables {
   success?: string;
   /** The request's time budget, disposed of when it is answered. */
   deadline?: Deadline;
+  /** JWKS keys that could not be read, set by the route: logged even on a 200. */
+  keyFailures?: readonly KeyFailure[];
 }
 
 /** Set by the Lambda adapter's guard on an event it had to clean, with the reason (functions/app/lambda.ts). */
@@ -27,8 +29,9 @@ export interface ProxyAppOptions {
   readonly telemetry: Telemetry;
   readonly clock: () => number;
   /**
-   * Record failures only. For the JWKS, a public GET that CDNs cache: its successes are API
-   * Gateway's access log lines, and a line of ours would cost more CPU than the answer itself.
+   * Record failures only (and answers with `keyFailures`). For the JWKS, a public GET that CDNs
+   * cache: its successes are API Gateway's access log lines, and a line of ours would cost more CPU
+   * than the answer itself.
    */
   readonly failuresOnly?: boolean;
 }
@@ -48,7 +51,8 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       c.get('deadline')?.dispose();
     }
     const failure = c.error === undefined ? undefined : asOAuthError(c.error);
-    if (failuresOnly && c.res.status < 400) return;
+    const keyFailures = c.get('keyFailures');
+    if (failuresOnly && c.res.status < 400 && keyFailures === undefined) return;
     const droppedCookies = c.env?.event?.[DROPPED_COOKIES];
     telemetry.record({
       requestId: c.env?.event?.requestContext?.requestId ?? randomUUID(),
@@ -61,6 +65,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
       ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
       ...(droppedCookies === undefined ? {} : { droppedCookies }),
+      ...(keyFailures === undefined ? {} : { keyFailures }),
     });
   });
   app.use(async (c, next) => {
@@ -73,7 +78,8 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
   return app;
 }
 
-function asOAuthError(error: unknown): OAuthError {
+/** What an answer or a log line says of a failure: an OAuthError as is, anything else a bug (500). */
+export function asOAuthError(error: unknown): OAuthError {
   return error instanceof OAuthError ? error : new ServerError('unexpected error');
 }
 

@@ -47,8 +47,13 @@ export interface TokenConfig extends ClientConfig {
 
 export interface JwksConfig {
   /** Every key the proxy signs with or is about to sign with, in publication order. */
-  readonly keys: readonly SigningKeyConfig[];
+  readonly keys: readonly PublishedKeyConfig[];
   readonly upstreamTimeoutMs: number;
+}
+
+export interface PublishedKeyConfig extends SigningKeyConfig {
+  /** It signs (KMS_KEY_ID, CLIENT_ASSERTION_KMS_KEY_ID): the JWKS is not answered without it. */
+  readonly active: boolean;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -196,13 +201,14 @@ export function loadTokenConfig(env: Env): TokenConfig {
 }
 
 export function loadJwksConfig(env: Env): JwksConfig {
-  const keys = [signingKey(env, 'KMS_KEY_ID', 'SIGNING_KID')];
+  const keys: PublishedKeyConfig[] = [{ ...signingKey(env, 'KMS_KEY_ID', 'SIGNING_KID'), active: true }];
   if (value(env, 'CLIENT_ASSERTION_KMS_KEY_ID') !== undefined) {
-    keys.push(signingKey(env, 'CLIENT_ASSERTION_KMS_KEY_ID', 'CLIENT_ASSERTION_KID'));
+    keys.push({ ...signingKey(env, 'CLIENT_ASSERTION_KMS_KEY_ID', 'CLIENT_ASSERTION_KID'), active: true });
   }
   // Keys published ahead of (or after) their use, for zero-downtime rotation.
   const alg = signingAlg(env, 'SIGNING_ALG');
-  for (const keyId of list(env, 'PUBLISHED_KMS_KEY_IDS')) keys.push({ keyId, alg });
-  const unique = new Map(keys.map((key) => [key.keyId, key]));
-  return { keys: [...unique.values()], upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 3000, 100, 8000) };
+  for (const keyId of list(env, 'PUBLISHED_KMS_KEY_IDS')) keys.push({ keyId, alg, active: false });
+  // The first entry of a key wins: an active key listed again stays active, with its kid.
+  const unique = keys.filter((key, i) => keys.findIndex((other) => other.keyId === key.keyId) === i);
+  return { keys: unique, upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 3000, 100, 8000) };
 }

@@ -1,11 +1,12 @@
 import type { Hono } from 'hono';
-import type { KmsSigner, PublicJwk } from '../adapters/kms-signer.ts';
+import type { PublicJwk } from '../adapters/kms-signer.ts';
 import type { Telemetry } from '../app/observability.ts';
 import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import type { PublishedKeys } from './published-keys.ts';
 
 export interface JwksDependencies {
   /** Every key the proxy signs with, or is about to (rotation), in publication order. */
-  readonly keys: readonly Pick<KmsSigner, 'publicJwk'>[];
+  readonly keys: Pick<PublishedKeys, 'read'>;
   readonly telemetry: Telemetry;
   readonly clock: () => number;
   readonly upstreamTimeoutMs: number;
@@ -17,7 +18,11 @@ export interface JwksDependencies {
  */
 export const JWKS_MAX_AGE_SECONDS = 300;
 
-/** GET /.well-known/jwks.json: the public keys, from KMS GetPublicKey, cached per container. */
+/**
+ * GET /.well-known/jwks.json: the public keys, from KMS GetPublicKey, cached per container. A
+ * published-only key KMS will not read is left out (or served as last read) and named in the log
+ * line; an active key that fails fails the answer.
+ */
 export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
   const { clock } = deps;
   const app = proxyApp({ ...deps, failuresOnly: true });
@@ -25,10 +30,11 @@ export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
   let serialized: { readonly keys: readonly PublicJwk[]; readonly body: string } | undefined;
   app.get('/.well-known/jwks.json', async (c) => {
     const deadline = startDeadline(c, clock, deps.upstreamTimeoutMs);
-    const keys = await timed(c, 'kms', clock, () =>
-      Promise.all(deps.keys.map((key) => key.publicJwk(() => deadline.sharedSignal()))),
-    );
-    if (serialized === undefined || keys.some((key, i) => key !== serialized?.keys[i])) {
+    const read = await timed(c, 'kms', clock, () => deps.keys.read(() => deadline.sharedSignal()));
+    if (read.failures.length > 0) c.set('keyFailures', read.failures);
+    if (read.activeFailure !== undefined) throw read.activeFailure.error;
+    const { keys } = read;
+    if (serialized?.keys.length !== keys.length || keys.some((key, i) => key !== serialized?.keys[i])) {
       serialized = { keys, body: JSON.stringify({ keys: uniqueByKid(keys) }) };
     }
     return c.body(serialized.body, 200, {

@@ -6,18 +6,25 @@ import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { loadJwksConfig, type Env } from '../core/config.ts';
 import { createJwksApp } from './app.ts';
+import { PublishedKeys } from './published-keys.ts';
 
 /** The JWKS app with its production adapters, from the environment (validated here, once). */
 export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadJwksConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
-  const keys = config.keys.map((key) => new KmsSigner(kms, key, { publicKeyTtlMs: 60_000, clock }));
+  const keys = new PublishedKeys(
+    config.keys.map((key) => ({
+      source: new KmsSigner(kms, key, { publicKeyTtlMs: 60_000, clock }),
+      keyId: key.keyId,
+      active: key.active,
+    })),
+  );
   const app = createJwksApp({ keys, telemetry: jsonLineTelemetry('jwks'), clock, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  // The prefetch's copies are last good copies too, should a key fail by the first request.
   return {
     app,
-    prefetch: () =>
-      prefetch(clock, config.upstreamTimeoutMs, keys.map((key) => (deadline) => key.publicJwk(() => deadline.sharedSignal()))),
+    prefetch: () => prefetch(clock, config.upstreamTimeoutMs, [(deadline) => keys.read(() => deadline.sharedSignal())]),
   };
 }
 

@@ -225,7 +225,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
   it('has a dashboard with API, Lambda, init-duration and proxy metrics', () => {
     const dashboard = Object.values(resources(synth.template, 'AWS::CloudWatch::Dashboard'))[0]!;
     const body = JSON.stringify(dashboard.Properties!.DashboardBody);
-    for (const needle of ['4xx', '5xx', 'Latency', 'p99', 'Throttles', 'Duration', '@initDuration', 'Pushed', 'TokensIssued', 'Refused', 'UpstreamFailures', 'KmsLatency', 'SecretsManagerLatency', 'AuthorizationServerLatency']) {
+    for (const needle of ['4xx', '5xx', 'Latency', 'p99', 'Throttles', 'Duration', '@initDuration', 'Pushed', 'TokensIssued', 'Refused', 'UpstreamFailures', 'KmsLatency', 'SecretsManagerLatency', 'AuthorizationServerLatency', 'JwksKeyFailures']) {
       expect(body).toContain(needle);
     }
   });

@@ -72,7 +72,23 @@ describe('loadParConfig', () => {
       'https://tenant.auth0.com/oauth/token',
     );
     expect(loadJwksConfig({ KMS_KEY_ID: 'alias/par', SIGNING_KID: 'k1' }).keys).toEqual([
-      { keyId: 'alias/par', alg: 'PS256', kid: 'k1' },
+      { keyId: 'alias/par', alg: 'PS256', kid: 'k1', active: true },
+    ]);
+  });
+
+  it('marks the keys that sign as active, the published-only ones not, and lists each key once', () => {
+    const config = loadJwksConfig({
+      KMS_KEY_ID: 'alias/par',
+      SIGNING_KID: 'k1',
+      CLIENT_ASSERTION_KMS_KEY_ID: 'alias/assert',
+      PUBLISHED_KMS_KEY_IDS: 'arn:next, alias/par ,arn:old',
+    });
+    // A published entry naming an active key keeps the active entry (and its fixed kid).
+    expect(config.keys).toEqual([
+      { keyId: 'alias/par', alg: 'PS256', kid: 'k1', active: true },
+      { keyId: 'alias/assert', alg: 'PS256', active: true },
+      { keyId: 'arn:next', alg: 'PS256', active: false },
+      { keyId: 'arn:old', alg: 'PS256', active: false },
     ]);
   });
 });

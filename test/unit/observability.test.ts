@@ -5,6 +5,14 @@ import { rsaThumbprint } from '../../functions/adapters/kms-signer.ts';
 import { emfMembers, jsonLineTelemetry, METRICS_NAMESPACE, type RequestRecord } from '../../functions/app/observability.ts';
 import { captureOutput } from '../helpers/output.ts';
 
+const keyFailure = {
+  index: 1,
+  keyId: 'arn:aws:kms:us-east-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
+  active: false,
+  error: 'server_error',
+  description: 'KMS refused the call (DisabledException)',
+  lastGoodCopy: true,
+};
 const base: RequestRecord = { requestId: 'r-1', method: 'POST', route: '/par', status: 201, durationMs: 12, upstreamMs: { kms: 5, authorization_server: 6 } };
 
 describe('the request log line', () => {
@@ -22,6 +30,8 @@ describe('the request log line', () => {
       { ...base, success: 'Pushed' },
       { ...base, status: 400, upstreamMs: {}, error: 'invalid_request', errorDescription: 'x' },
       { ...base, status: 503, error: 'temporarily_unavailable', errorDescription: 'y', success: 'Pushed' },
+      { ...base, route: '/.well-known/jwks.json', status: 200, keyFailures: [keyFailure] },
+      { ...base, status: 500, error: 'server_error', keyFailures: [{ ...keyFailure, active: true }, keyFailure] },
     ]) {
       const members = emfMembers(record, 1);
       const line = { service: 'par', ...record, ...members } as Record<string, unknown>;
@@ -40,6 +50,20 @@ describe('the request log line', () => {
     expect(members.Pushed).toBeUndefined();
     expect(emfMembers({ ...base, status: 400, upstreamMs: {}, error: 'invalid_request' }, 1)).toMatchObject({ Refused: 1 });
     expect(emfMembers({ ...base, upstreamMs: {} }, 1)).toEqual({});
+  });
+});
+
+describe('a JWKS answer with keys KMS could not read', () => {
+  it('counts each failed key in JwksKeyFailures, by service, and logs the line as a warning when the answer is 200', () => {
+    const record = { ...base, route: '/.well-known/jwks.json', status: 200, upstreamMs: { kms: 3 }, keyFailures: [keyFailure, { ...keyFailure, index: 2 }] };
+    const members = emfMembers(record, 1);
+    expect(members).toMatchObject({ JwksKeyFailures: 2, KmsLatency: 3 });
+    expect(members.UpstreamFailures).toBeUndefined();
+    expect(emfMembers({ ...record, keyFailures: [] }, 1).JwksKeyFailures).toBeUndefined();
+    const output = captureOutput();
+    jsonLineTelemetry('jwks').record(record);
+    output.restore();
+    expect(output.lines()[0]).toMatchObject({ level: 'WARN', status: 200, keyFailures: record.keyFailures, JwksKeyFailures: 2 });
   });
 });
 
