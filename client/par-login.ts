@@ -1,9 +1,10 @@
 /**
  * The browser side of the PAR proxy: a login for single-page apps with no framework and no
- * dependency, WebCrypto only. `startLogin` makes the PKCE verifier, state and nonce, keeps them in
- * sessionStorage, has the proxy push a signed request, and sends the browser to the authorization
- * server. `completeLogin`, on the redirect URI, checks state, has the proxy redeem the code, and
- * checks the ID token's nonce.
+ * dependency, WebCrypto only. `startLogin` makes the PKCE verifier, state and nonce, has the proxy
+ * push a signed request, keeps them in sessionStorage with the issuer the proxy named, and sends the
+ * browser to the authorization server, on that issuer's origin only. `completeLogin`, on the
+ * redirect URI, checks iss (RFC 9207) and state, has the proxy redeem the code, and checks the ID
+ * token's iss, aud, exp and nonce (OpenID Connect Core 3.1.3.7).
  */
 export interface StartLoginOptions {
   /** The proxy's base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com */
@@ -31,7 +32,7 @@ export interface TokenSet {
   readonly refresh_token?: string;
   readonly id_token?: string;
   readonly scope?: string;
-  /** The ID token's claims, when there is one; its nonce has been checked. */
+  /** The ID token's claims, when there is one: iss, aud, azp, exp and nonce checked, the signature not. */
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -54,7 +55,23 @@ interface PendingLogin {
   readonly state: string;
   readonly nonce: string;
   readonly verifier: string;
+  /** The authorization server's issuer identifier, exactly as /par named it. */
+  readonly issuer: string;
+  /** The client_id the proxy pushed the request as: the ID token's audience. */
+  readonly clientId: string;
+  /** RFC 9207 3: the server puts iss in every authorization response, so one without is refused. */
+  readonly issParameterSupported: boolean;
 }
+
+/**
+ * OpenID Connect Core 3.1.3.7 step 9 allows "some small leeway" on exp for clock skew. The token
+ * comes straight from the token endpoint, so exp is a whole token lifetime ahead (minutes to hours)
+ * and only a device clock ahead by more than that fails; a minute absorbs drift beyond it, yet a
+ * token that expired minutes ago is still refused.
+ */
+const EXP_LEEWAY_SECONDS = 60;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function base64url(bytes: Uint8Array): string {
   let binary = '';
@@ -85,26 +102,107 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
   return json;
 }
 
-export async function startLogin(options: StartLoginOptions): Promise<void> {
-  const pending: PendingLogin = {
-    proxyUrl: options.proxyUrl.replace(/\/$/, ''),
-    redirectUri: options.redirectUri,
-    state: randomString(),
-    nonce: randomString(),
-    verifier: randomString(),
+/** An https URL, or http on loopback (the local stack); anything else (javascript:, data:, ...) is undefined. */
+function webUrl(value: unknown): URL | undefined {
+  if (typeof value !== 'string') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) ? url : undefined;
+}
+
+/**
+ * Where /par's answer sends the browser, and what the callback will be checked against. Only the
+ * issuer's own origin: the request_uri and the user's login belong to that server and no other.
+ */
+function authorizationRequest(pushed: Record<string, unknown>) {
+  const issuer = webUrl(pushed.issuer);
+  if (issuer === undefined) throw new LoginError('server_error', 'the proxy answered without a usable issuer');
+  const url = webUrl(pushed.authorization_url);
+  if (url === undefined || url.origin !== issuer.origin) {
+    throw new LoginError('invalid_authorization_url', "the authorization_url is not an https URL on the issuer's origin");
+  }
+  const clientId = url.searchParams.get('client_id');
+  if (clientId === null || clientId === '') throw new LoginError('invalid_authorization_url', 'the authorization_url has no client_id');
+  return {
+    url: url.href,
+    issuer: pushed.issuer as string,
+    clientId,
+    issParameterSupported: pushed.authorization_response_iss_parameter_supported === true,
   };
-  (options.storage ?? sessionStorage).setItem(STORAGE_KEY, JSON.stringify(pending));
-  const pushed = await post(`${pending.proxyUrl}/par`, {
+}
+
+export async function startLogin(options: StartLoginOptions): Promise<void> {
+  const storage = options.storage ?? sessionStorage;
+  // A new login replaces any earlier one of this tab; one that fails to start leaves none behind.
+  storage.removeItem(STORAGE_KEY);
+  const proxyUrl = options.proxyUrl.replace(/\/$/, '');
+  const secrets = { state: randomString(), nonce: randomString(), verifier: randomString() };
+  const pushed = await post(`${proxyUrl}/par`, {
     ...options.params,
-    redirect_uri: pending.redirectUri,
+    redirect_uri: options.redirectUri,
     scope: options.scope ?? 'openid',
-    state: pending.state,
-    nonce: pending.nonce,
-    code_challenge: await codeChallenge(pending.verifier),
+    state: secrets.state,
+    nonce: secrets.nonce,
+    code_challenge: await codeChallenge(secrets.verifier),
     code_challenge_method: 'S256',
   });
-  const navigate = options.navigate ?? ((url: string) => window.location.assign(url));
-  navigate(String(pushed.authorization_url));
+  const { url, ...server } = authorizationRequest(pushed);
+  const pending: PendingLogin = { proxyUrl, redirectUri: options.redirectUri, ...secrets, ...server };
+  storage.setItem(STORAGE_KEY, JSON.stringify(pending));
+  const navigate = options.navigate ?? ((target: string) => window.location.assign(target));
+  navigate(url);
+}
+
+function readPending(raw: string): PendingLogin {
+  let pending: Partial<PendingLogin> | null;
+  try {
+    pending = JSON.parse(raw) as Partial<PendingLogin> | null;
+  } catch {
+    pending = null;
+  }
+  const strings = ['proxyUrl', 'redirectUri', 'state', 'nonce', 'verifier', 'issuer', 'clientId'] as const;
+  // A record this version did not write (or a login started before an update): start again.
+  if (pending === null || typeof pending !== 'object' || strings.some((name) => typeof pending[name] !== 'string')) {
+    throw new LoginError('login_required', 'no login is in progress in this tab');
+  }
+  return pending as PendingLogin;
+}
+
+/**
+ * RFC 9207 2.4: an authorization response, success or error, names its issuer in iss, compared as
+ * a simple string with the issuer this login went to. A server that advertises iss always sends
+ * it, so a response without it did not come from that server as it answers (mix-up).
+ */
+function checkIssuer(params: URLSearchParams, pending: PendingLogin): void {
+  const iss = params.get('iss');
+  if (iss === null && pending.issParameterSupported) {
+    throw new LoginError('invalid_issuer', 'the authorization response has no iss, though its server always sends one');
+  }
+  if (iss !== null && iss !== pending.issuer) {
+    throw new LoginError('invalid_issuer', 'the authorization response comes from another issuer');
+  }
+}
+
+/** OpenID Connect Core 3.1.3.7: the ID token is this issuer's, for this client, current, and this login's. */
+function checkIdToken(claims: Record<string, unknown>, pending: PendingLogin, nowSeconds: number): void {
+  const invalid = (description: string) => new LoginError('invalid_id_token', description);
+  // Step 2: exactly the issuer.
+  if (claims.iss !== pending.issuer) throw invalid('the ID token iss is not the issuer of this login');
+  // Step 3: this client, and no other audience (this client trusts none).
+  const audiences = Array.isArray(claims.aud) ? (claims.aud as unknown[]) : [claims.aud];
+  if (audiences.length !== 1 || audiences[0] !== pending.clientId) throw invalid('the ID token aud is not this client alone');
+  // Step 5: an authorized party, if named, is this client.
+  if (claims.azp !== undefined && claims.azp !== pending.clientId) throw invalid('the ID token azp is not this client');
+  // Step 9: not expired, give or take the leeway.
+  if (typeof claims.exp !== 'number' || nowSeconds >= claims.exp + EXP_LEEWAY_SECONDS) {
+    throw invalid('the ID token exp is missing or has passed');
+  }
+  // Step 11: the nonce this login sent.
+  if (claims.nonce !== pending.nonce) throw new LoginError('invalid_nonce', 'the ID token nonce does not match this login');
 }
 
 export async function completeLogin(options: CompleteLoginOptions = {}): Promise<TokenSet> {
@@ -113,12 +211,18 @@ export async function completeLogin(options: CompleteLoginOptions = {}): Promise
   // One attempt per login: the verifier, state and nonce are gone whatever happens next.
   storage.removeItem(STORAGE_KEY);
   if (raw === null) throw new LoginError('login_required', 'no login is in progress in this tab');
-  const pending = JSON.parse(raw) as PendingLogin;
+  const pending = readPending(raw);
   const params = new URL(options.url ?? window.location.href).searchParams;
+  checkIssuer(params, pending);
+  const error = params.get('error');
+  const refused = () => new LoginError(error!, params.get('error_description') ?? 'the authorization server refused');
+  // A server that could not read the request has no state to return (RFC 6749 4.1.2.1; oidc-provider's
+  // invalid_request_uri): its error is reported as such. Anyone could send one, so its description
+  // is not to be shown as trusted text; it redeems nothing, and the login is over either way.
+  if (error !== null && !params.has('state')) throw refused();
   // RFC 6749 10.12, RFC 9700 4.7: a response to a login this tab did not start is refused (login CSRF).
   if (params.get('state') !== pending.state) throw new LoginError('invalid_state', 'the state does not match this login');
-  const error = params.get('error');
-  if (error !== null) throw new LoginError(error, params.get('error_description') ?? 'the authorization server refused');
+  if (error !== null) throw refused();
   const code = params.get('code');
   if (code === null) throw new LoginError('invalid_request', 'the callback has no code');
   const tokens = (await post(`${pending.proxyUrl}/token`, {
@@ -129,8 +233,7 @@ export async function completeLogin(options: CompleteLoginOptions = {}): Promise
   })) as unknown as TokenSet;
   if (tokens.id_token === undefined) return tokens;
   const claims = decodeJwtPayload(tokens.id_token);
-  // OpenID Connect Core 3.1.3.7 step 11: the nonce must be the one this login sent.
-  if (claims.nonce !== pending.nonce) throw new LoginError('invalid_nonce', 'the ID token nonce does not match this login');
+  checkIdToken(claims, pending, Math.floor(Date.now() / 1000));
   return { ...tokens, claims };
 }
 
@@ -147,8 +250,17 @@ export async function refreshTokens(proxyUrl: string, refreshToken: string): Pro
  * the token endpoint over TLS (OpenID Connect Core 3.1.3.7 step 6), and the SPA trusts the proxy.
  */
 export function decodeJwtPayload(jwt: string): Record<string, unknown> {
-  const payload = jwt.split('.')[1] ?? '';
-  const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  let claims: unknown;
+  try {
+    const payload = jwt.split('.')[1] ?? '';
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+    const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
+    claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    claims = undefined;
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+    throw new LoginError('invalid_id_token', 'the ID token is not a JWT with a JSON object payload');
+  }
+  return claims as Record<string, unknown>;
 }

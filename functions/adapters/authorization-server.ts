@@ -51,6 +51,12 @@ export class AuthorizationServer {
     }
   }
 
+  /** A field of the discovery document (the one `endpoint` reads, so usually no further call). */
+  async metadata(field: string, deadline: Deadline): Promise<unknown> {
+    const document = await this.discovery.get(() => deadline.sharedSignal());
+    return document[field];
+  }
+
   post(url: string, form: URLSearchParams, headers: Record<string, string>, deadline: Deadline): Promise<HttpResponse> {
     return this.send(new URL(url), {
       method: 'POST',

@@ -7,6 +7,7 @@ import { originCheck, readJsonBody } from '../app/http.ts';
 import type { Telemetry } from '../app/observability.ts';
 import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
 import type { ParConfig } from '../core/config.ts';
+import type { Deadline } from '../core/deadline.ts';
 import { parseIntent } from '../core/intent.ts';
 import { REQUEST_OBJECT_TYP } from '../core/jws.ts';
 import { requestObjectClaims } from '../core/request-object.ts';
@@ -19,6 +20,17 @@ export interface ParDependencies {
   readonly telemetry: Telemetry;
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
+}
+
+/**
+ * RFC 9207 3, as the discovery document already loaded for the endpoints says. With both endpoints
+ * configured there is no document, and the answer is false rather than a fetch the operator chose
+ * to avoid: a wrong true would refuse every login from a server that sends no iss, while false
+ * still has the SPA check every iss that is sent.
+ */
+async function issParameterSupported(config: ParConfig, server: AuthorizationServer, deadline: Deadline): Promise<boolean> {
+  if (config.parEndpoint !== undefined && config.authorizationEndpoint !== undefined) return false;
+  return (await server.metadata('authorization_response_iss_parameter_supported', deadline)) === true;
 }
 
 /**
@@ -48,7 +60,14 @@ export function createParApp(deps: ParDependencies): Hono<ProxyEnv> {
     authorizationUrl.searchParams.set('request_uri', pushed.requestUri);
     c.set('success', 'Pushed');
     return c.json(
-      { request_uri: pushed.requestUri, expires_in: pushed.expiresIn, authorization_url: authorizationUrl.href },
+      {
+        request_uri: pushed.requestUri,
+        expires_in: pushed.expiresIn,
+        authorization_url: authorizationUrl.href,
+        // RFC 9207 2.4: what the SPA checks the authorization response's iss against.
+        issuer: config.issuer,
+        authorization_response_iss_parameter_supported: await issParameterSupported(config, server, deadline),
+      },
       201,
       { 'Cache-Control': 'no-store' },
     );

@@ -55,6 +55,9 @@ describe.each([
     const body = JSON.parse(result.body ?? '{}') as Record<string, unknown>;
     expect(body.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:/);
     expect(body.expires_in).toBeGreaterThan(0);
+    // RFC 9207 3: oidc-provider advertises iss in its discovery document; the SPA is told so.
+    expect(body.issuer).toBe(stack.issuer);
+    expect(body.authorization_response_iss_parameter_supported).toBe(true);
 
     // RFC 9126 4: the authorization URL carries only client_id and request_uri.
     const url = new URL(body.authorization_url as string);

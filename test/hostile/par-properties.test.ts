@@ -234,7 +234,7 @@ describe('POST /par: a valid intent becomes exactly its request object', () => {
           const sentAt = Math.floor(Date.now() / 1000);
           const answer = await post({ headers: jsonHeaders(), body: JSON.stringify(intent) });
           expect(answer.status, answer.raw).toBe(201);
-          expect(Object.keys(answer.body).sort()).toEqual(['authorization_url', 'expires_in', 'request_uri']);
+          expect(Object.keys(answer.body).sort()).toEqual(['authorization_response_iss_parameter_supported', 'authorization_url', 'expires_in', 'issuer', 'request_uri']);
           expect(answer.headers['cache-control']).toBe('no-store');
           expect([...new URL(answer.body.authorization_url as string).searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
           // Warm: exactly one KMS Sign and one push.

@@ -19,6 +19,20 @@ beforeEach(() => {
   return () => output.restore();
 });
 
+const PAR_ANSWER_FIELDS = ['authorization_response_iss_parameter_supported', 'authorization_url', 'expires_in', 'issuer', 'request_uri'];
+
+/** The scripted server's discovery document, advertising iss in authorization responses (RFC 9207 3). */
+function advertisingIss() {
+  const issuer = harness.as.issuer;
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}authorize`,
+    pushed_authorization_request_endpoint: `${issuer}oauth/par`,
+    token_endpoint: `${issuer}oauth/token`,
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
 /** Bad input is answered without any upstream call. */
 async function refused(options: Parameters<typeof invoke>[1]) {
   const before = harness.calls();
@@ -34,7 +48,7 @@ describe('POST /par: success', () => {
     const before = harness.calls();
     const answer = await invoke(par, { body: validIntent() });
     expect(answer.status).toBe(201);
-    expect(Object.keys(answer.body).sort()).toEqual(['authorization_url', 'expires_in', 'request_uri']);
+    expect(Object.keys(answer.body).sort()).toEqual(PAR_ANSWER_FIELDS);
     expect(answer.headers['cache-control']).toBe('no-store');
     expect(answer.headers['access-control-allow-origin']).toBe(ORIGIN);
     expect(answer.headers.vary).toBe('Origin');
@@ -46,6 +60,45 @@ describe('POST /par: success', () => {
     expect(after.kms - before.kms).toBe(1);
     expect(after.as - before.as).toBe(1);
     expect(after.secretsManager - before.secretsManager).toBe(0);
+  });
+
+  it('names ISSUER exactly as issuer, and promises no iss when the discovery document does not (RFC 9207 2.4, 3)', async () => {
+    const answer = await invoke(par, { body: validIntent() });
+    // The SPA compares iss with it as a simple string: the trailing slash stays.
+    expect(answer.body.issuer).toBe(harness.env.ISSUER);
+    expect(harness.env.ISSUER).toMatch(/\/$/);
+    expect(answer.body.authorization_response_iss_parameter_supported).toBe(false);
+  });
+
+  it('passes on authorization_response_iss_parameter_supported from the discovery document, with no further call (RFC 9207 3)', async () => {
+    harness.as.script('discovery', () => ({ status: 200, body: advertisingIss() }));
+    try {
+      const cold = harness.coldPar();
+      const first = await invoke(cold, { body: validIntent() });
+      const discoveries = harness.as.count('discovery');
+      const second = await invoke(cold, { body: validIntent() });
+      expect([first.body.authorization_response_iss_parameter_supported, second.body.authorization_response_iss_parameter_supported]).toEqual([true, true]);
+      expect(harness.as.count('discovery')).toBe(discoveries);
+    } finally {
+      harness.as.script('discovery', undefined);
+    }
+  });
+
+  it('with both endpoints configured, reads no discovery document and promises no iss (RFC 9207 3)', async () => {
+    harness.as.script('discovery', () => ({ status: 200, body: advertisingIss() }));
+    try {
+      const discoveries = harness.as.count('discovery');
+      const configured = harness.coldPar({
+        PAR_ENDPOINT: advertisingIss().pushed_authorization_request_endpoint,
+        AUTHORIZATION_ENDPOINT: advertisingIss().authorization_endpoint,
+      });
+      const answer = await invoke(configured, { body: validIntent() });
+      expect(answer.status).toBe(201);
+      expect(answer.body).toMatchObject({ issuer: harness.env.ISSUER, authorization_response_iss_parameter_supported: false });
+      expect(harness.as.count('discovery')).toBe(discoveries);
+    } finally {
+      harness.as.script('discovery', undefined);
+    }
   });
 
   it('pushes only client_id, request and client_secret, form-encoded (RFC 9126 2.1, seed: client_secret_post)', async () => {
