@@ -1,3 +1,5 @@
+import { FUNCTION_NAMES, type FunctionName } from './bundling.ts';
+
 /**
  * The deployment's configuration, read from CDK context (`-c key=value` or cdk.json) into a typed
  * object before any construct is built. A missing or invalid value throws an InfraConfigError naming
@@ -51,11 +53,15 @@ export interface InfraConfig {
   readonly signingKid?: string;
   /** Complete ARN of an existing client secret; when absent (and a secret is needed) the stack creates one. */
   readonly clientSecretArn?: string;
-  /** Create a second KMS key for private_key_jwt client assertions. */
+  /** An IAM role or user that may read the created client secret besides the functions' roles. */
+  readonly breakGlassPrincipalArn?: string;
+  /** Create a second KMS key for client assertions (by default with private_key_jwt). */
   readonly assertionKey: boolean;
   /** The second key's generations (meaningful only with `assertionKey`; else generation 1). */
   readonly assertionKeyGenerations: KeyGenerations;
   readonly assertionKid?: string;
+  /** With private_key_jwt: client assertions are signed with the request object key. */
+  readonly sharedAssertionKey: boolean;
   readonly alarmEmail?: string;
   readonly parEndpoint?: string;
   readonly authorizationEndpoint?: string;
@@ -68,6 +74,8 @@ export interface InfraConfig {
   /** Let the account's IAM principals call kms:GetPublicKey (the JWKS endpoint publishes it anyway). */
   readonly publicKeyReadByAccount: boolean;
   readonly memorySize: number;
+  /** Reserved concurrent executions per function; undefined: none reserved. */
+  readonly reservedConcurrency?: Readonly<Record<FunctionName, number>>;
   readonly throttle: ThrottleConfig;
 }
 
@@ -85,8 +93,10 @@ export const CONTEXT_KEYS = [
   'activeSigningKey',
   'signingKid',
   'clientSecretArn',
+  'breakGlassPrincipalArn',
   'assertionKey',
   'separateAssertionKey',
+  'sharedAssertionKey',
   'assertionKeyGenerations',
   'activeAssertionKey',
   'assertionKid',
@@ -100,6 +110,7 @@ export const CONTEXT_KEYS = [
   'publishedKeyArns',
   'publicKeyReadByAccount',
   'memorySize',
+  'reservedConcurrency',
   'throttleRateLimit',
   'throttleBurstLimit',
 ] as const;
@@ -113,6 +124,9 @@ export const DEFAULTS = {
   // account-wide 500 RSA operations per second. 50/s steady with bursts of 100 stays under both.
   throttleRateLimit: 50,
   throttleBurstLimit: 100,
+  // 170 of a standard account's 1000 concurrent executions (Lambda keeps at least 100 unreserved):
+  // par holds a whole stage burst at once, token half of it, jwks is cached by its readers.
+  reservedConcurrency: { par: 100, token: 50, jwks: 20 },
 } as const;
 
 export class InfraConfigError extends Error {
@@ -135,6 +149,10 @@ const SECRET_COMPLETE_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:se
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const KID = /^[\x21-\x7e]{1,128}$/;
+// What aws:PrincipalArn holds for an IAM role (its ARN with path, not a session's) or user.
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const CONCURRENCY_OFF = new Set(['off', 'none']);
+const MAX_RESERVED_CONCURRENCY = 100_000;
 
 function text(get: ContextReader, key: string): string | undefined {
   const raw = get(key);
@@ -244,6 +262,34 @@ function kidForGenerations(kidKey: string, fixedKid: string | undefined, listKey
   }
 }
 
+/**
+ * `reservedConcurrency`: `off` (or `none`) reserves nothing; else `name=N` pairs, e.g. `par=200,jwks=10`,
+ * over the defaults. 0 is refused: Lambda would then never run the function.
+ */
+function reservedConcurrency(get: ContextReader): Record<FunctionName, number> | undefined {
+  const key = 'reservedConcurrency';
+  const items = list(get, key);
+  if (items.length === 1 && CONCURRENCY_OFF.has(items[0]!)) return undefined;
+  const values: Record<FunctionName, number> = { ...DEFAULTS.reservedConcurrency };
+  const seen = new Set<string>();
+  for (const item of items) {
+    const match = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
+    if (match === null) throw new InfraConfigError(key, `must be off, none, or name=N pairs such as par=100,token=50, got ${item}`);
+    const [, name, count] = match as unknown as [string, string, string];
+    if (!(FUNCTION_NAMES as readonly string[]).includes(name)) {
+      throw new InfraConfigError(key, `names a function that does not exist: ${name} (one of ${FUNCTION_NAMES.join(', ')})`);
+    }
+    if (seen.has(name)) throw new InfraConfigError(key, `sets ${name} twice`);
+    seen.add(name);
+    if (count === '0') throw new InfraConfigError(key, `${name}=0 would stop the function from running at all; use off to reserve nothing`);
+    if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > MAX_RESERVED_CONCURRENCY) {
+      throw new InfraConfigError(key, `${name} must be an integer from 1 to ${MAX_RESERVED_CONCURRENCY}, got ${count}`);
+    }
+    values[name as FunctionName] = Number(count);
+  }
+  return values;
+}
+
 /** An absolute https URL without fragment (http only for loopback hosts, when `loopback` allows it). */
 function url(key: string, value: string, loopback: boolean): URL {
   let parsed: URL;
@@ -317,15 +363,30 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
       throw new InfraConfigError('clientSecretArn', 'must be the complete ARN of a Secrets Manager secret (ending in -XXXXXX), as `aws secretsmanager describe-secret` prints it');
     }
   }
+  const breakGlassPrincipalArn = text(get, 'breakGlassPrincipalArn');
+  if (breakGlassPrincipalArn !== undefined) {
+    if (!usesSecret) throw new InfraConfigError('breakGlassPrincipalArn', 'must not be set with clientAuthMethod=private_key_jwt (no secret is used)');
+    if (clientSecretArn !== undefined) {
+      throw new InfraConfigError('breakGlassPrincipalArn', 'applies only to a secret the stack creates: for an imported secret, name it in the resource policy you apply by hand (docs/deploy.md)');
+    }
+    if (!IAM_PRINCIPAL_ARN.test(breakGlassPrincipalArn)) {
+      throw new InfraConfigError('breakGlassPrincipalArn', `must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/BreakGlass (not an assumed-role session, a wildcard or root), got ${breakGlassPrincipalArn}`);
+    }
+  }
   const separateAssertionKey = flag(get, 'separateAssertionKey');
   if (separateAssertionKey && usesSecret) {
     throw new InfraConfigError('separateAssertionKey', 'applies only with clientAuthMethod=private_key_jwt');
   }
-  const assertionKey = flag(get, 'assertionKey') || separateAssertionKey;
+  // One key pair per purpose: private_key_jwt gets its own key unless told to share the request object's.
+  const sharedAssertionKey = flag(get, 'sharedAssertionKey');
+  if (sharedAssertionKey && usesSecret) throw new InfraConfigError('sharedAssertionKey', 'applies only with clientAuthMethod=private_key_jwt');
+  if (sharedAssertionKey && separateAssertionKey) throw new InfraConfigError('sharedAssertionKey', 'contradicts separateAssertionKey=true');
+  // assertionKey=true with sharedAssertionKey=true: the second key is published but does not sign yet.
+  const assertionKey = flag(get, 'assertionKey') || separateAssertionKey || (!usesSecret && !sharedAssertionKey);
   const assertionKid = kid(get, 'assertionKid');
   for (const key of ['assertionKid', 'assertionKeyGenerations', 'activeAssertionKey']) {
     if (given(get, key) && !assertionKey) {
-      throw new InfraConfigError(key, 'needs a second key (assertionKey=true or separateAssertionKey=true)');
+      throw new InfraConfigError(key, 'needs a second key (clientAuthMethod=private_key_jwt without sharedAssertionKey, or assertionKey=true)');
     }
   }
   const signingKid = kid(get, 'signingKid');
@@ -359,9 +420,11 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
     signingKeyGenerations,
     signingKid,
     clientSecretArn,
+    breakGlassPrincipalArn,
     assertionKey,
     assertionKeyGenerations,
     assertionKid,
+    sharedAssertionKey,
     alarmEmail,
     parEndpoint: optionalUrl(get, 'parEndpoint'),
     authorizationEndpoint: optionalUrl(get, 'authorizationEndpoint'),
@@ -374,6 +437,7 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
     publishedKeyArns: [...new Set(publishedKeyArns)],
     publicKeyReadByAccount: flag(get, 'publicKeyReadByAccount'),
     memorySize: integer(get, 'memorySize', 128, 10_240) ?? DEFAULTS.memorySize,
+    reservedConcurrency: reservedConcurrency(get),
     throttle: { rateLimit, burstLimit },
   };
   return config;

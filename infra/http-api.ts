@@ -89,7 +89,8 @@ export class ProxyHttpApi extends Construct {
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept when the stack goes, like the functions' logs (infra/proxy-functions.ts).
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,

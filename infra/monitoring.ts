@@ -97,8 +97,8 @@ export class Monitoring extends Construct {
         threshold: ALARM_THRESHOLDS.functionThrottles,
         evaluationPeriods: 1,
         alarmDescription:
-          `Lambda refused to run the ${name} function: the account's concurrency is exhausted. ` +
-          'Raise the account quota or find the function using it. docs/deploy.md#alarms',
+          `Lambda refused to run the ${name} function: it reached its reserved concurrency, or the account's ` +
+          'concurrency is exhausted. Look for abuse of its route, or raise reservedConcurrency or the account quota. docs/deploy.md#alarms',
       });
     }
 

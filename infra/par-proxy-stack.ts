@@ -1,4 +1,4 @@
-import { App, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FunctionName } from './bundling.ts';
@@ -42,12 +42,15 @@ export class ParProxyStack extends Stack {
       publicKeyReadByAccount: config.publicKeyReadByAccount,
     });
     if (usesClientSecret(config)) {
-      this.clientSecret = new ClientSecret(this, 'ClientSecret', { existingSecretArn: config.clientSecretArn });
+      this.clientSecret = new ClientSecret(this, 'ClientSecret', {
+        existingSecretArn: config.clientSecretArn,
+        breakGlassPrincipalArn: config.breakGlassPrincipalArn,
+      });
     }
     this.functions = new ProxyFunctions(this, 'Functions', {
       config,
       keys: this.keys,
-      clientSecret: this.clientSecret?.secret,
+      clientSecret: this.clientSecret,
       logRetention: LOG_RETENTION,
       entries: props.entries,
     });
@@ -75,6 +78,12 @@ export class ParProxyStack extends Stack {
           ? 'Put the client secret here: aws secretsmanager put-secret-value --secret-id <this ARN> --secret-string <secret>'
           : 'The existing client secret the functions read',
       });
+      if (!this.clientSecret.created) {
+        new CfnOutput(this, 'SecretReaderRoleArns', {
+          value: Fn.join(',', [...this.clientSecret.readerRoleArns]),
+          description: 'The roles the imported secret\'s resource policy must let read it (docs/deploy.md, "Use an existing secret")',
+        });
+      }
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });
   }

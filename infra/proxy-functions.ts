@@ -4,10 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from './bundling.ts';
-import { usesClientSecret, type InfraConfig } from './config.ts';
+import type { ClientSecret } from './client-secret.ts';
+import { usesClientSecret, type InfraConfig, type SigningAlg } from './config.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
@@ -57,7 +57,8 @@ export function functionEnvironment(name: FunctionName, config: InfraConfig, ref
     // This stack's inactive generations, then keys managed elsewhere.
     env.PUBLISHED_KMS_KEY_IDS = [...(refs.publishedKeyArns ?? []), ...config.publishedKeyArns].join(',') || undefined;
   } else {
-    const assertion = config.clientAuthMethod === 'private_key_jwt' ? refs.assertionKeyArn : undefined;
+    // With sharedAssertionKey the handlers sign client assertions with KMS_KEY_ID.
+    const assertion = config.clientAuthMethod === 'private_key_jwt' && !config.sharedAssertionKey ? refs.assertionKeyArn : undefined;
     Object.assign(env, {
       ISSUER: config.issuer,
       CLIENT_ID: config.clientId,
@@ -87,7 +88,7 @@ export interface ProxyFunctionsProps {
   readonly config: InfraConfig;
   readonly keys: SigningKeys;
   /** The client secret; absent with private_key_jwt. */
-  readonly clientSecret?: secretsmanager.ISecret;
+  readonly clientSecret?: ClientSecret;
   readonly logRetention: logs.RetentionDays;
   /** Entry files by function, absolute or relative to the project root. @default FUNCTION_ENTRIES */
   readonly entries?: Partial<Record<FunctionName, string>>;
@@ -107,6 +108,7 @@ export const DESCRIPTIONS: Record<FunctionName, string> = {
 export class ProxyFunctions extends Construct {
   readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
   readonly logGroups: Readonly<Record<FunctionName, logs.LogGroup>>;
+  readonly roles: Readonly<Record<FunctionName, iam.Role>>;
 
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
@@ -115,16 +117,18 @@ export class ProxyFunctions extends Construct {
       keyArn: keys.requestObject.active.keyArn,
       assertionKeyArn: keys.assertion?.active.keyArn,
       publishedKeyArns: [...keys.requestObject.inactive, ...(keys.assertion?.inactive ?? [])].map((key) => key.keyArn),
-      secretArn: props.clientSecret?.secretArn,
+      secretArn: props.clientSecret?.secret.secretArn,
     };
     const functions = {} as Record<FunctionName, lambda.Function>;
     const logGroups = {} as Record<FunctionName, logs.LogGroup>;
+    const roles = {} as Record<FunctionName, iam.Role>;
     for (const name of FUNCTION_NAMES) {
       const pascal = name[0]!.toUpperCase() + name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
         retention: props.logRetention,
-        // Only the KMS key outlives the stack; logs expire with their retention anyway.
-        removalPolicy: RemovalPolicy.DESTROY,
+        // The audit lines outlive the stack (and a replacement of the group); their retention still
+        // applies. No fixed name, so a re-created stack gets new groups instead of colliding.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       // An own role instead of the default one: the default attaches AWSLambdaBasicExecutionRole,
       // whose logs:CreateLogGroup and wildcard resources this function does not need.
@@ -142,6 +146,8 @@ export class ProxyFunctions extends Construct {
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: config.memorySize,
+        // One abused route cannot take the others' concurrency, nor all of the account's.
+        reservedConcurrentExecutions: config.reservedConcurrency?.[name],
         // API Gateway gives up at 30 s; the handlers budget 8 s for upstream calls inside this.
         timeout: Duration.seconds(10),
         description: DESCRIPTIONS[name],
@@ -151,9 +157,11 @@ export class ProxyFunctions extends Construct {
         bundling: cdkBundlingOptions(),
       });
       logGroups[name] = logGroup;
+      roles[name] = role;
     }
     this.functions = functions;
     this.logGroups = logGroups;
+    this.roles = roles;
     this.grantPermissions(props);
   }
 
@@ -168,18 +176,20 @@ export class ProxyFunctions extends Construct {
    * active key.
    */
   private grantPermissions({ config, keys, clientSecret }: ProxyFunctionsProps): void {
-    const { par, token, jwks } = this.functions;
+    const { par, token, jwks } = this.roles;
+    const alg = config.signingAlg;
 
     // par: sign request objects; read the public key only to derive the kid when none is configured.
-    const parUse = new KeyUse();
+    const parUse = new KeyUse(alg);
     parUse.addAll(keys.requestObject, 'kms:Sign');
     if (config.signingKid === undefined) parUse.addAll(keys.requestObject, 'kms:GetPublicKey');
 
-    const tokenUse = new KeyUse();
+    const tokenUse = new KeyUse(alg);
     if (config.clientAuthMethod === 'private_key_jwt') {
-      // Client assertions: signed with the second key, or with the request object key when there is none.
-      const assertionKeys = keys.assertion ?? keys.requestObject;
-      const assertionKid = keys.assertion === undefined ? config.signingKid : config.assertionKid;
+      // Client assertions: signed with the second key, or with the request object key when shared.
+      const assertionKeys = config.sharedAssertionKey ? keys.requestObject : keys.assertion;
+      if (assertionKeys === undefined) throw new Error('private_key_jwt without sharedAssertionKey needs the client assertion key');
+      const assertionKid = config.sharedAssertionKey ? config.signingKid : config.assertionKid;
       for (const use of [parUse, tokenUse]) {
         use.addAll(assertionKeys, 'kms:Sign');
         if (assertionKid === undefined) use.addAll(assertionKeys, 'kms:GetPublicKey');
@@ -193,7 +203,7 @@ export class ProxyFunctions extends Construct {
     tokenUse.grantTo(token);
 
     // jwks: public keys only, of every key it publishes (every generation of both keys).
-    const jwksUse = new KeyUse();
+    const jwksUse = new KeyUse(alg);
     jwksUse.addAll(keys.requestObject, 'kms:GetPublicKey');
     if (keys.assertion !== undefined) jwksUse.addAll(keys.assertion, 'kms:GetPublicKey');
     jwksUse.grantTo(jwks);
@@ -206,9 +216,12 @@ export class ProxyFunctions extends Construct {
 
 type KeyAction = 'kms:Sign' | 'kms:GetPublicKey';
 
-/** Collects a function's actions per key, so each key gets one exact statement per role. */
+/** Collects a function's actions per key, so each key gets exact statements per role. */
 class KeyUse {
   private readonly uses = new Map<RsaSigningKey, Set<KeyAction>>();
+
+  /** `alg`: the only algorithm kms:Sign is granted for. */
+  constructor(private readonly alg: SigningAlg) {}
 
   add(key: RsaSigningKey, action: KeyAction): void {
     const actions = this.uses.get(key) ?? new Set<KeyAction>();
@@ -221,7 +234,11 @@ class KeyUse {
     for (const key of keys.all) this.add(key, action);
   }
 
+  /** Sign and GetPublicKey as separate statements: only Sign carries conditions. */
   grantTo(grantee: iam.IGrantable): void {
-    for (const [key, actions] of this.uses) key.grant(grantee, ...[...actions].sort());
+    for (const [key, actions] of this.uses) {
+      if (actions.has('kms:GetPublicKey')) key.grantReadPublicKey(grantee);
+      if (actions.has('kms:Sign')) key.grantSign(grantee, this.alg);
+    }
   }
 }

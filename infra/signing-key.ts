@@ -2,7 +2,8 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { KeyGenerations, KeySpecName } from './config.ts';
+import { SIGNING_ALGS } from '../functions/core/jws.ts';
+import type { KeyGenerations, KeySpecName, SigningAlg } from './config.ts';
 
 /**
  * What the account (its root principal, i.e. IAM policies in the account) may do to a signing key:
@@ -31,6 +32,35 @@ export const KEY_ADMIN_ACTIONS = [
   'kms:UpdateAlias',
   'kms:UpdateKeyDescription',
 ] as const;
+
+/**
+ * The only signatures a function may ask for: the configured algorithm, over a digest it computed
+ * (functions/adapters/kms-signer.ts). Plain StringEquals: the `IfExists` and `ForAllValues:` forms
+ * would also pass a request without the key. A compromised runtime can then neither sign a raw
+ * message of its choosing nor use another algorithm the key supports.
+ */
+export function signConditions(alg: SigningAlg): Record<string, Record<string, string>> {
+  return { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGS[alg].kms, 'kms:MessageType': 'DIGEST' } };
+}
+
+/**
+ * Grants `actions` on `key` to `grantee`, with `conditions`, in the key policy (naming its role) and
+ * in its own policy (this key's ARN). Both are needed: the key policy does not delegate use to IAM,
+ * and the identity statement keeps the role's policy exact and self-describing. (`Key.grant` would
+ * write only the identity statement for a same-account role, and `iam.PrincipalWithConditions`
+ * would condition only the key policy side.)
+ */
+export function grantOnKey(key: kms.Key, grantee: iam.IGrantable, actions: string[], conditions?: Record<string, Record<string, unknown>>): iam.Grant {
+  return iam.Grant.addToPrincipalAndResource({
+    grantee,
+    actions,
+    resourceArns: [key.keyArn],
+    resource: key,
+    // In a key policy "*" means this key.
+    resourceSelfArns: ['*'],
+    conditions,
+  });
+}
 
 export interface SigningKeysProps {
   /** RSA_2048 (default), RSA_3072 or RSA_4096. */
@@ -118,22 +148,14 @@ export class RsaSigningKey extends Construct {
     return this.key.keyArn;
   }
 
-  /**
-   * Grants `actions` on this key to `grantee`, in the key policy (naming its role) and in its own
-   * policy (this key's ARN). Both are needed: the key policy does not delegate use to IAM, and the
-   * identity statement keeps the role's policy exact and self-describing. Same-account
-   * `Key.grant` would write only the identity statement, which this key policy ignores.
-   */
-  grant(grantee: iam.IGrantable, ...actions: Array<'kms:Sign' | 'kms:GetPublicKey'>): iam.Grant {
-    return kms.KeyGrants.fromKey(this.key, false).actions(grantee, ...actions);
+  /** kms:Sign with `alg` over digests only, in a statement of its own (see signConditions). */
+  grantSign(grantee: iam.IGrantable, alg: SigningAlg): iam.Grant {
+    return grantOnKey(this.key, grantee, ['kms:Sign'], signConditions(alg));
   }
 
-  grantSign(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, 'kms:Sign');
-  }
-
+  /** Unconditioned: the public key is published anyway. */
   grantReadPublicKey(grantee: iam.IGrantable): iam.Grant {
-    return this.grant(grantee, 'kms:GetPublicKey');
+    return grantOnKey(this.key, grantee, ['kms:GetPublicKey']);
   }
 }
 

@@ -37,9 +37,11 @@ describe('parseInfraConfig', () => {
       signingKeyGenerations: { listed: [1], active: 1 },
       signingKid: undefined,
       clientSecretArn: undefined,
+      breakGlassPrincipalArn: undefined,
       assertionKey: false,
       assertionKeyGenerations: { listed: [1], active: 1 },
       assertionKid: undefined,
+      sharedAssertionKey: false,
       alarmEmail: undefined,
       parEndpoint: undefined,
       authorizationEndpoint: undefined,
@@ -50,6 +52,7 @@ describe('parseInfraConfig', () => {
       publishedKeyArns: [],
       publicKeyReadByAccount: false,
       memorySize: DEFAULTS.memorySize,
+      reservedConcurrency: { par: 100, token: 50, jwks: 20 },
       throttle: { rateLimit: 50, burstLimit: 100 },
     });
   });
@@ -108,9 +111,30 @@ describe('parseInfraConfig', () => {
     });
   });
 
-  it('creates the assertion key for private_key_jwt only when asked', () => {
-    expect(parse({ clientAuthMethod: 'private_key_jwt' }).assertionKey).toBe(false);
-    expect(parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' }).assertionKey).toBe(true);
+  it('gives private_key_jwt its own client assertion key unless sharedAssertionKey=true (one key pair per purpose)', () => {
+    expect(parse({ clientAuthMethod: 'private_key_jwt' })).toMatchObject({ assertionKey: true, sharedAssertionKey: false });
+    expect(parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' })).toMatchObject({ assertionKey: true, sharedAssertionKey: false });
+    expect(parse({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true' })).toMatchObject({ assertionKey: false, sharedAssertionKey: true });
+    // The upgrade path: the second key is published while the shared key still signs, then switched to.
+    expect(parse({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKey: 'true' })).toMatchObject({ assertionKey: true, sharedAssertionKey: true });
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKid: 'a1' }).assertionKid).toBe('a1');
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKeyGenerations: '1,2' }).assertionKeyGenerations).toEqual({ listed: [1, 2], active: 1 });
+    expect(parse({}).assertionKey).toBe(false);
+  });
+
+  it('reads reserved concurrency per function, defaults for the others, or off', () => {
+    expect(parse({ reservedConcurrency: 'par=200' }).reservedConcurrency).toEqual({ par: 200, token: 50, jwks: 20 });
+    expect(parse({ reservedConcurrency: ' jwks = 5 , token=10 ' }).reservedConcurrency).toEqual({ par: 100, token: 10, jwks: 5 });
+    expect(parse({ reservedConcurrency: ['par=3', 'token=2', 'jwks=1'] }).reservedConcurrency).toEqual({ par: 3, token: 2, jwks: 1 });
+    expect(parse({ reservedConcurrency: 'off' }).reservedConcurrency).toBeUndefined();
+    expect(parse({ reservedConcurrency: 'none' }).reservedConcurrency).toBeUndefined();
+    expect(parse({ reservedConcurrency: '' }).reservedConcurrency).toEqual({ par: 100, token: 50, jwks: 20 });
+  });
+
+  it('takes a break-glass IAM role or user allowed to read the client secret', () => {
+    const role = 'arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_BreakGlass_0123456789abcdef';
+    expect(parse({ breakGlassPrincipalArn: role }).breakGlassPrincipalArn).toBe(role);
+    expect(parse({ breakGlassPrincipalArn: 'arn:aws:iam::111122223333:user/break-glass' }).breakGlassPrincipalArn).toBe('arn:aws:iam::111122223333:user/break-glass');
   });
 
   it('reads key generations; the active one defaults to the lowest listed, never to a newly added one', () => {
@@ -182,6 +206,23 @@ describe('parseInfraConfig', () => {
     [{ clientSecretArn: 'my-secret' }, 'clientSecretArn', /complete ARN/],
     [{ clientAuthMethod: 'private_key_jwt', clientSecretArn: SECRET_ARN }, 'clientSecretArn', /private_key_jwt/],
     [{ separateAssertionKey: 'true' }, 'separateAssertionKey', /private_key_jwt/],
+    [{ sharedAssertionKey: 'true' }, 'sharedAssertionKey', /private_key_jwt/],
+    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'yes' }, 'sharedAssertionKey', /true or false/],
+    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', separateAssertionKey: 'true' }, 'sharedAssertionKey', /contradicts separateAssertionKey/],
+    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKid: 'a1' }, 'assertionKid', /second key/],
+    [{ reservedConcurrency: 'par=0' }, 'reservedConcurrency', /0 would stop the function/],
+    [{ reservedConcurrency: 'par=-1' }, 'reservedConcurrency', /integer from 1/],
+    [{ reservedConcurrency: 'par=1.5' }, 'reservedConcurrency', /integer from 1/],
+    [{ reservedConcurrency: '100' }, 'reservedConcurrency', /name=N/],
+    [{ reservedConcurrency: 'authorize=1' }, 'reservedConcurrency', /par, token, jwks/],
+    [{ reservedConcurrency: 'par=1,par=2' }, 'reservedConcurrency', /par twice/],
+    [{ reservedConcurrency: 'off,par=1' }, 'reservedConcurrency', /name=N/],
+    [{ breakGlassPrincipalArn: 'arn:aws:sts::111122223333:assumed-role/Admin/alice' }, 'breakGlassPrincipalArn', /role or user ARN/],
+    [{ breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' }, 'breakGlassPrincipalArn', /role or user ARN/],
+    [{ breakGlassPrincipalArn: 'arn:aws:iam::111122223333:root' }, 'breakGlassPrincipalArn', /role or user ARN/],
+    [{ breakGlassPrincipalArn: 'Admin' }, 'breakGlassPrincipalArn', /role or user ARN/],
+    [{ clientAuthMethod: 'private_key_jwt', breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/Admin' }, 'breakGlassPrincipalArn', /private_key_jwt/],
+    [{ clientSecretArn: SECRET_ARN, breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/Admin' }, 'breakGlassPrincipalArn', /imported secret/],
     [{ assertionKey: 'yes' }, 'assertionKey', /true or false/],
     [{ assertionKid: 'k1' }, 'assertionKid', /second key/],
     [{ signingKid: 'has space' }, 'signingKid', /printable/],

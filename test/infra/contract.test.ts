@@ -63,10 +63,13 @@ describe('infra and handlers contract', () => {
     expect(jwks.keys.every((key) => key.kid === undefined)).toBe(true);
   }, 60_000);
 
-  it('private_key_jwt with one key: client assertions use the request object key', () => {
-    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt' });
-    const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
-    const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
-    expect(token.assertionKey?.keyId).toBe(par.signingKey.keyId);
+  it('private_key_jwt: client assertions use their own key by default, the request object key with sharedAssertionKey=true', () => {
+    for (const [context, shared] of [[{}, false], [{ sharedAssertionKey: 'true' }, true], [{ sharedAssertionKey: 'true', assertionKey: 'true' }, true]] as const) {
+      const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', ...context });
+      const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
+      const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
+      expect(token.assertionKey).toEqual(par.assertionKey);
+      expect(token.assertionKey?.keyId === par.signingKey.keyId, JSON.stringify(context)).toBe(shared);
+    }
   }, 60_000);
 });

@@ -135,6 +135,11 @@ export function keyPolicyActions(key: CfnResource, principal: string): string[] 
     .sort();
 }
 
+/** The asymmetric signing keys (not the client secret's encryption key), by logical id. */
+export function signingKeys(template: Template): Record<string, CfnResource> {
+  return Object.fromEntries(Object.entries(resources(template, 'AWS::KMS::Key')).filter(([, key]) => key.Properties?.KeyUsage === 'SIGN_VERIFY'));
+}
+
 /** Logical id of the KMS key behind an alias name. */
 export function keyByAlias(template: Template, aliasSuffix: string): string {
   const alias = Object.values(resources(template, 'AWS::KMS::Alias')).find((a) => String(a.Properties?.AliasName).endsWith(aliasSuffix));
@@ -151,9 +156,9 @@ export function keyLogicalIdOf(template: Template, aliasSuffix: string): string 
   }
 }
 
-/** The `kms:` part of identityPermissions. */
+/** The signing keys' part of identityPermissions (kms:Sign, kms:GetPublicKey; not the secret key's kms:Decrypt). */
 export function kmsPermissions(template: Template, name: FunctionName): string[] {
-  return identityPermissions(template, name).filter((permission) => permission.startsWith('kms:'));
+  return identityPermissions(template, name).filter((permission) => /^kms:(Sign|GetPublicKey) /.test(permission));
 }
 
 /** Every wildcard in an IAM policy's actions or resources, or in a key policy's actions, as `where: what`. */

@@ -29,6 +29,15 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     activeAssertionKey: '3',
     publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
   },
+  'break-glass reader, no reserved concurrency': {
+    breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/BreakGlass',
+    reservedConcurrency: 'off',
+  },
+  'private_key_jwt, shared key, second key published': {
+    clientAuthMethod: 'private_key_jwt',
+    sharedAssertionKey: 'true',
+    assertionKey: 'true',
+  },
   'rotation: generation 1 retired': {
     signingKeyGenerations: '2',
   },

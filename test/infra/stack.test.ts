@@ -11,10 +11,12 @@ import {
   identityPermissions,
   keyByAlias,
   keyPolicyActions,
+  kmsPermissions,
   missingEntries,
   refName,
   resources,
   roleLogicalId,
+  signingKeys,
   synthesize,
   type Synthesized,
 } from './helpers.ts';
@@ -32,7 +34,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
 
   it('creates one retained RSA_2048 SIGN_VERIFY key with an alias and no automatic rotation', () => {
     const { template } = synth;
-    template.resourceCountIs('AWS::KMS::Key', 1);
+    expect(Object.keys(signingKeys(template))).toHaveLength(1);
     template.hasResource('AWS::KMS::Key', {
       Properties: { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', EnableKeyRotation: false },
       DeletionPolicy: 'Retain',
@@ -45,7 +47,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
 
   it('lets the account administer the key but never use it', () => {
     const { template } = synth;
-    const key = Object.values(resources(template, 'AWS::KMS::Key'))[0]!;
+    const key = Object.values(signingKeys(template))[0]!;
     const root = asArray((key.Properties!.KeyPolicy as { Statement: Array<{ Principal: { AWS: unknown } }> }).Statement)
       .map((s) => refName(s.Principal.AWS))
       .find((principal) => principal.includes(':root'));
@@ -58,7 +60,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
 
   it('names each function role in the key policy with exactly its key actions', () => {
     const { template } = synth;
-    const key = Object.values(resources(template, 'AWS::KMS::Key'))[0]!;
+    const key = Object.values(signingKeys(template))[0]!;
     const principal = (name: (typeof FUNCTION_NAMES)[number]) => `GetAtt:${roleLogicalId(template, name)}.Arn`;
     expect(keyPolicyActions(key, principal('par'))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
     expect(keyPolicyActions(key, principal('token'))).toEqual([]);
@@ -73,12 +75,14 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
     const { template } = synth;
     const key = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
     const secret = `Ref:${Object.keys(resources(template, 'AWS::SecretsManager::Secret'))[0]}`;
+    const secretKey = `GetAtt:${Object.keys(resources(template, 'AWS::KMS::Key')).find((id) => !(id in signingKeys(template)))}.Arn`;
     const logs = (name: string) => {
       const group = (functionProps(template, name as 'par').LoggingConfig as { LogGroup: unknown }).LogGroup;
       return `GetAtt:${refName(group).slice('Ref:'.length)}.Arn`;
     };
     expect(identityPermissions(template, 'par')).toEqual(
       [
+        `kms:Decrypt ${secretKey}`,
         `kms:GetPublicKey ${key}`,
         `kms:Sign ${key}`,
         `logs:CreateLogStream ${logs('par')}`,
@@ -89,6 +93,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
     );
     expect(identityPermissions(template, 'token')).toEqual(
       [
+        `kms:Decrypt ${secretKey}`,
         `logs:CreateLogStream ${logs('token')}`,
         `logs:PutLogEvents ${logs('token')}`,
         `secretsmanager:DescribeSecret ${secret}`,
@@ -274,17 +279,45 @@ describe('ParProxyStack variants', () => {
     expect(identityPermissions(template, 'jwks').join()).not.toContain('secretsmanager');
   }, SYNTH_TIMEOUT);
 
-  it('private_key_jwt: no secret, no Secrets Manager permission; par and token sign assertions with the key', () => {
+  it('private_key_jwt: no secret, no Secrets Manager permission; client assertions get their own key by default', () => {
     const { template } = synthesize({ clientAuthMethod: 'private_key_jwt' });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.resourceCountIs('AWS::KMS::Key', 2);
     expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager');
-    const key = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
+    const requestKey = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
+    const assertionKey = `GetAtt:${keyByAlias(template, '/client-assertion')}.Arn`;
+    expect(assertionKey).not.toBe(requestKey);
+    const assertionUse = [`kms:GetPublicKey ${assertionKey}`, `kms:Sign ${assertionKey}`];
+    expect(kmsPermissions(template, 'token')).toEqual(assertionUse);
+    expect(kmsPermissions(template, 'par')).toEqual([...assertionUse, `kms:GetPublicKey ${requestKey}`, `kms:Sign ${requestKey}`].sort());
     for (const name of ['par', 'token'] as const) {
       expect(functionEnv(template, name).CLIENT_SECRET_ID).toBeUndefined();
       expect(functionEnv(template, name).CLIENT_AUTH_METHOD).toBe('private_key_jwt');
-      expect(identityPermissions(template, name).filter((p) => p.startsWith('kms:'))).toEqual([`kms:GetPublicKey ${key}`, `kms:Sign ${key}`]);
+      expect(functionEnv(template, name).CLIENT_ASSERTION_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyByAlias(template, '/client-assertion'), 'Arn'] });
     }
     expect(template.toJSON().Outputs.SecretArn).toBeUndefined();
+  }, SYNTH_TIMEOUT);
+
+  it('private_key_jwt with sharedAssertionKey=true: par and token sign assertions with the request object key', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true' });
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    const key = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
+    for (const name of ['par', 'token'] as const) {
+      expect(functionEnv(template, name).CLIENT_ASSERTION_KMS_KEY_ID).toBeUndefined();
+      expect(kmsPermissions(template, name)).toEqual([`kms:GetPublicKey ${key}`, `kms:Sign ${key}`]);
+    }
+  }, SYNTH_TIMEOUT);
+
+  it('sharedAssertionKey=true with assertionKey=true: the second key is published and signs nothing yet (the upgrade step)', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKey: 'true' });
+    const requestKey = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
+    const assertionKey = `GetAtt:${keyByAlias(template, '/client-assertion')}.Arn`;
+    for (const name of ['par', 'token'] as const) {
+      expect(functionEnv(template, name).CLIENT_ASSERTION_KMS_KEY_ID).toBeUndefined();
+      expect(kmsPermissions(template, name)).toEqual([`kms:GetPublicKey ${requestKey}`, `kms:Sign ${requestKey}`]);
+    }
+    expect(functionEnv(template, 'jwks').CLIENT_ASSERTION_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyByAlias(template, '/client-assertion'), 'Arn'] });
+    expect(kmsPermissions(template, 'jwks')).toEqual([`kms:GetPublicKey ${assertionKey}`, `kms:GetPublicKey ${requestKey}`].sort());
   }, SYNTH_TIMEOUT);
 
   it('private_key_jwt with a separate assertion key: two keys, each used only by whom it must', () => {
@@ -299,11 +332,10 @@ describe('ParProxyStack variants', () => {
     template.allResourcesProperties('AWS::KMS::Key', { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY' });
     const requestKey = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
     const assertionKey = `GetAtt:${keyByAlias(template, '/client-assertion')}.Arn`;
-    const kmsOf = (name: 'par' | 'token' | 'jwks') => identityPermissions(template, name).filter((p) => p.startsWith('kms:'));
     // Fixed kids: nobody but jwks reads a public key.
-    expect(kmsOf('par')).toEqual([`kms:Sign ${assertionKey}`, `kms:Sign ${requestKey}`]);
-    expect(kmsOf('token')).toEqual([`kms:Sign ${assertionKey}`]);
-    expect(kmsOf('jwks')).toEqual([`kms:GetPublicKey ${assertionKey}`, `kms:GetPublicKey ${requestKey}`].sort());
+    expect(kmsPermissions(template, 'par')).toEqual([`kms:Sign ${assertionKey}`, `kms:Sign ${requestKey}`]);
+    expect(kmsPermissions(template, 'token')).toEqual([`kms:Sign ${assertionKey}`]);
+    expect(kmsPermissions(template, 'jwks')).toEqual([`kms:GetPublicKey ${assertionKey}`, `kms:GetPublicKey ${requestKey}`].sort());
     expect(functionEnv(template, 'token')).toMatchObject({ CLIENT_ASSERTION_KMS_KEY_ID: { 'Fn::GetAtt': [expect.stringContaining('ClientAssertionKey'), 'Arn'] }, CLIENT_ASSERTION_KID: 'ca-1', SIGNING_KID: 'ro-1' });
     expect(functionEnv(template, 'jwks')).toMatchObject({ CLIENT_ASSERTION_KMS_KEY_ID: expect.anything(), CLIENT_ASSERTION_KID: 'ca-1' });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
@@ -312,15 +344,15 @@ describe('ParProxyStack variants', () => {
   it('a fixed signingKid removes par\'s GetPublicKey; published keys are readable by jwks only', () => {
     const { template } = synthesize({ signingKid: 'k1', publishedKeyArns: OLD_KEY_ARN, signingAlg: 'RS256', keySpec: 'RSA_4096' });
     const key = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
-    expect(identityPermissions(template, 'par').filter((p) => p.startsWith('kms:'))).toEqual([`kms:Sign ${key}`]);
-    expect(identityPermissions(template, 'jwks').filter((p) => p.startsWith('kms:'))).toEqual([`kms:GetPublicKey ${OLD_KEY_ARN}`, `kms:GetPublicKey ${key}`].sort());
+    expect(kmsPermissions(template, 'par')).toEqual([`kms:Sign ${key}`]);
+    expect(kmsPermissions(template, 'jwks')).toEqual([`kms:GetPublicKey ${OLD_KEY_ARN}`, `kms:GetPublicKey ${key}`].sort());
     expect(functionEnv(template, 'jwks')).toMatchObject({ PUBLISHED_KMS_KEY_IDS: OLD_KEY_ARN, SIGNING_KID: 'k1', SIGNING_ALG: 'RS256' });
     template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'RSA_4096' });
   }, SYNTH_TIMEOUT);
 
   it('publicKeyReadByAccount adds kms:GetPublicKey, and only that, for the account', () => {
     const { template } = synthesize({ publicKeyReadByAccount: 'true' });
-    const key = Object.values(resources(template, 'AWS::KMS::Key'))[0]!;
+    const key = Object.values(signingKeys(template))[0]!;
     const statements = (key.Properties!.KeyPolicy as { Statement: Array<{ Sid?: string; Action: unknown }> }).Statement;
     expect(statements.find((s) => s.Sid === 'AccountReadsThePublicKey')?.Action).toBe('kms:GetPublicKey');
   }, SYNTH_TIMEOUT);
