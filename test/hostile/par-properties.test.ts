@@ -748,7 +748,7 @@ describe('POST /par: the redirect_uri allow-list (exact string match, RFC 9700 2
     ['another allowed URI\'s origin with this path', 'http://localhost:8080/callback'],
   ])('redirect_uri near miss, %s: 400 invalid_request', async (_name, redirectUri) => {
     const answer = await refused({ headers: jsonHeaders(), body: JSON.stringify({ ...validIntent(), redirect_uri: redirectUri }) }, 400);
-    expect(answer.body.error_description).toMatch(/^redirect_uri (is not an allowed redirect URI|must not contain control characters)$/);
+    expect(answer.body.error_description).toMatch(/^redirect_uri (is not an allowed redirect URI|must not contain control, bidirectional or line separator characters)$/);
   });
 });
 
