@@ -69,6 +69,8 @@ export interface InfraConfig {
   readonly requestObjectTtl?: number;
   readonly upstreamTimeoutMs?: number;
   readonly allowedAuthorizationDetailsTypes: readonly string[];
+  /** Let intents carry prompt=none (a silent login anyone reaching /par could start): off by default, SECURITY.md. */
+  readonly allowPromptNone: boolean;
   /** KMS keys managed outside this stack that the JWKS also publishes (rotation of such keys). */
   readonly publishedKeyArns: readonly string[];
   /** Let the account's IAM principals call kms:GetPublicKey (the JWKS endpoint publishes it anyway). */
@@ -107,6 +109,7 @@ export const CONTEXT_KEYS = [
   'requestObjectTtl',
   'upstreamTimeoutMs',
   'allowedAuthorizationDetailsTypes',
+  'allowPromptNone',
   'publishedKeyArns',
   'publicKeyReadByAccount',
   'memorySize',
@@ -434,6 +437,7 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
     // At most 8 s: the request budget inside the 10 s function timeout.
     upstreamTimeoutMs: integer(get, 'upstreamTimeoutMs', 100, 8000),
     allowedAuthorizationDetailsTypes: types,
+    allowPromptNone: flag(get, 'allowPromptNone'),
     publishedKeyArns: [...new Set(publishedKeyArns)],
     publicKeyReadByAccount: flag(get, 'publicKeyReadByAccount'),
     memorySize: integer(get, 'memorySize', 128, 10_240) ?? DEFAULTS.memorySize,

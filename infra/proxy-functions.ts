@@ -76,6 +76,7 @@ export function functionEnvironment(name: FunctionName, config: InfraConfig, ref
       PAR_ENDPOINT: config.parEndpoint,
       AUTHORIZATION_ENDPOINT: config.authorizationEndpoint,
       ALLOWED_AUTHORIZATION_DETAILS_TYPES: config.allowedAuthorizationDetailsTypes.join(',') || undefined,
+      ALLOW_PROMPT_NONE: config.allowPromptNone ? 'true' : undefined,
     });
   }
   if (name === 'token') env.TOKEN_ENDPOINT = config.tokenEndpoint;

@@ -117,18 +117,38 @@ export function retryAfter(response: HttpResponse): number {
 }
 
 /**
- * What the caller gets for a PAR or token endpoint answer that was not a success: 429 is 503 with
- * its Retry-After; a 4xx with a well-formed OAuth error passes that error on, with the status
- * `refusedStatus` gives (RFC 9126 2.3, RFC 6749 5.2); anything else is 502 server_error.
+ * OAuth errors the caller caused, whichever endpoint answers them: a request the SPA can fix
+ * (RFC 6749 5.2 and 4.1.2.1, RFC 9126 2.3, OAuth 2.0 Multiple Response Types (response modes),
+ * RFC 9396 5, RFC 8707 2). The token endpoint adds `invalid_grant` (TOKEN_CALLER_ERRORS).
+ * Everything else means the proxy is misconfigured (invalid_client after the rotation retry,
+ * unauthorized_client, invalid_request_object, invalid_redirect_uri) or is not known: 502, which pages.
  */
-export function failureOf(response: HttpResponse, request: string, refusedStatus: (status: number) => number): OAuthError {
+export const CALLER_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'invalid_scope',
+  'unsupported_response_mode',
+  'invalid_authorization_details',
+  'invalid_target',
+]);
+
+/** RFC 6749 5.2: a code or refresh token that is invalid, expired, revoked or used (Auth0 answers 403). */
+export const TOKEN_CALLER_ERRORS: ReadonlySet<string> = new Set([...CALLER_ERRORS, 'invalid_grant']);
+
+/**
+ * What the caller gets for a PAR or token endpoint answer that was not a success: 429 is 503 with
+ * its Retry-After. A 4xx with a well-formed OAuth error is mapped by its code, whatever the status
+ * (Auth0 answers 403 to some): one of `callerErrors` is 400, the caller's own doing (counted as
+ * Refused, never toward the 5xx alarm); any other is 502 with that error. Anything else is 502
+ * server_error.
+ */
+export function failureOf(response: HttpResponse, request: string, callerErrors: ReadonlySet<string>): OAuthError {
   if (response.status === 429) {
     return new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
   }
   const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
   if (refused !== undefined) {
     return new UpstreamRefusedError(
-      refusedStatus(response.status),
+      callerErrors.has(refused.error) ? 400 : 502,
       refused.error,
       refused.description ?? `the authorization server refused the ${request}`,
     );

@@ -87,7 +87,8 @@ export function privateKeyJwtAuthentication(
 
 /**
  * Posts a form to the PAR or token endpoint as the client. When the authorization server answers
- * 401 invalid_client, the credential may have been rotated: one more attempt, never more.
+ * invalid_client (401, or 400 for a posted secret: RFC 6749 5.2), the credential may have been
+ * rotated: one more attempt, never more.
  */
 export async function postAsClient(
   server: AuthorizationServer,
@@ -100,7 +101,8 @@ export async function postAsClient(
     server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers }, deadline);
   const credential = await auth.credential(deadline);
   const response = await attempt(credential);
-  if (response.status !== 401 || oauthError(response)?.error !== 'invalid_client') return response;
+  const refused = response.status >= 400 && response.status < 500 && oauthError(response)?.error === 'invalid_client';
+  if (!refused) return response;
   const next = await auth.afterRejection(credential, deadline);
   return next === undefined ? response : attempt(next);
 }

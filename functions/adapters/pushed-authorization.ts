@@ -1,6 +1,6 @@
 import type { Deadline } from '../core/deadline.ts';
 import { UpstreamError } from '../core/errors.ts';
-import { failureOf, jsonObject, type AuthorizationServer } from './authorization-server.ts';
+import { CALLER_ERRORS, failureOf, jsonObject, type AuthorizationServer } from './authorization-server.ts';
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
@@ -39,6 +39,5 @@ export function parsePushResponse(response: HttpResponse): PushedAuthorization {
     }
     return { requestUri, expiresIn };
   }
-  // The SPA did nothing it could fix: a refusal is a bad gateway, with the server's own error.
-  throw failureOf(response, 'pushed authorization request', () => 502);
+  throw failureOf(response, 'pushed authorization request', CALLER_ERRORS);
 }

@@ -1,7 +1,7 @@
 import type { Deadline } from '../core/deadline.ts';
 import { UpstreamError } from '../core/errors.ts';
 import type { TokenRequest } from '../core/token-request.ts';
-import { failureOf, jsonObject, type AuthorizationServer } from './authorization-server.ts';
+import { failureOf, jsonObject, TOKEN_CALLER_ERRORS, type AuthorizationServer } from './authorization-server.ts';
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
@@ -37,6 +37,5 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     }
     return { json: response.body };
   }
-  // RFC 6749 5.2: the SPA sees the authorization server's own error as 400, or 401 for invalid_client.
-  throw failureOf(response, 'token request', (status) => (status === 400 || status === 401 ? status : 502));
+  throw failureOf(response, 'token request', TOKEN_CALLER_ERRORS);
 }

@@ -39,6 +39,8 @@ export interface ParConfig extends ClientConfig {
   readonly requestObjectTtl: number;
   /** RFC 9396 types the proxy lets an intent carry; empty refuses every authorization_details. */
   readonly authorizationDetailsTypes: ReadonlySet<string>;
+  /** Whether an intent may carry prompt=none (a silent login): off unless ALLOW_PROMPT_NONE=true. */
+  readonly allowPromptNone: boolean;
 }
 
 export interface TokenConfig extends ClientConfig {
@@ -111,6 +113,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
     throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${raw}`);
   }
   return raw as T;
+}
+
+/** Exactly `true` or `false`; anything else is a typo that must not silently mean either. */
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `must be true or false, got ${raw}`);
+  return raw === 'true';
 }
 
 function signingAlg(env: Env, name: string): SigningAlg {
@@ -193,6 +203,7 @@ export function loadParConfig(env: Env): ParConfig {
     // FAPI 2.0 wants exp - nbf <= 60 min and request_uri lifetimes under 600 s; 600 s is plenty.
     requestObjectTtl: integer(env, 'REQUEST_OBJECT_TTL', 60, 10, 600),
     authorizationDetailsTypes: new Set(list(env, 'ALLOWED_AUTHORIZATION_DETAILS_TYPES')),
+    allowPromptNone: boolean(env, 'ALLOW_PROMPT_NONE', false),
   };
 }
 

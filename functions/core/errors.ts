@@ -59,7 +59,7 @@ export class NotFoundError extends OAuthError {
 
 /**
  * The authorization server refused what we sent, with an OAuth error of its own. `status` is ours:
- * 502 for the PAR push (the SPA did nothing wrong that it could fix), 400/401 for the token endpoint.
+ * 400 when the caller caused it, 502 when the proxy is misconfigured (adapters/authorization-server.ts `failureOf`).
  */
 export class UpstreamRefusedError extends OAuthError {
   override readonly name = 'UpstreamRefusedError';

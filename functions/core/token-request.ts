@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { InvalidRequestError } from './errors.ts';
-import { parseOrRefuse, refuseUnknownFields, requireObject, text } from './validation.ts';
+import { parseOrRefuse, refuseUnknownFields, refuseUnsafeStrings, requireObject, text } from './validation.ts';
 
 /**
  * The SPA's token request: an authorization code with its PKCE verifier, or a refresh token. The
@@ -30,6 +30,7 @@ export function parseTokenRequest(input: unknown, allowedRedirectUris: ReadonlyS
     body.grant_type === 'authorization_code' ? AUTHORIZATION_CODE : body.grant_type === 'refresh_token' ? REFRESH_TOKEN : undefined;
   if (schema === undefined) throw new InvalidRequestError('grant_type must be authorization_code or refresh_token');
   refuseUnknownFields(body, schema.entries);
+  refuseUnsafeStrings(body);
   const request = parseOrRefuse(schema, body);
   // RFC 6749 4.1.3: the redirect_uri of the authorization request; exact match (RFC 9700 2.1).
   if (request.grant_type === 'authorization_code' && !allowedRedirectUris.has(request.redirect_uri)) {

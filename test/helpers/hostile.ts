@@ -103,13 +103,22 @@ export const isMalformedHeaderValue = (value: string): boolean => !/^[\t\x20-\x7
 /** Characters that break naive parsers, encoders, loggers and comparisons. */
 export const NASTY_UNITS = [
   '"', '\\', '/', "'", '<', '>', '&', '%', '%00', '%0d%0a', '${', '{{', '}}', '`', ';', ',', '=', '?', '#', '@', ':',
-  '\u00a0', '\u0085', '\u2028', '\u2029', '\u200b', '\u200d', '\u202e', '\u2066', '\ufeff', '\ufffd', '\uffff',
-  '\ud800', '\udfff', '😀', '👩‍👩‍👧', 'é', 'é', 'ﬀ', 'İ', 'ß', 'Ω', 'Å', '𝒜', '\u0301',
+  '\u00a0', '\u0085', '\u2028', '\u2029', '\u200b', '\u200c', '\u200d', '\u00ad', '\u2060', '\u202e', '\u2066', '\u200f',
+  '\ufeff', '\ufffd', '\uffff', '\ud800', '\udfff', '😀', '👩‍👩‍👧', 'é', 'é', 'ﬀ', 'İ', 'ß', 'Ω', 'Å', '𝒜', '\u0301',
   '__proto__', 'constructor', 'prototype', 'toString', 'null', 'undefined', 'NaN', '1e309', '-0',
   '<script>', "' OR 1=1 --", '../', '..\\', 'eyJ',
 ];
 
-const CONTROL = /[\u0000-\u001f\u007f]/g;
+/**
+ * What the proxy refuses in any string of a request (issue 10, part 4), restated here as the test's
+ * oracle: C0 and C1 controls, the bidirectional controls, U+2028 and U+2029.
+ */
+const REFUSED_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+/** ...and lone surrogates: a high one not followed by a low one, a low one not after a high one. */
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `s` with every character the proxy refuses replaced by `_`. */
+export const withoutRefusedCharacters = (s: string): string => s.replace(REFUSED_CHARACTERS, '_').replace(LONE_SURROGATES, '_');
 
 /** Any string: full Unicode, lone surrogates, controls, and the nasty units. */
 export const anyString = (maxLength = 64): fc.Arbitrary<string> =>
@@ -123,8 +132,8 @@ export const anyString = (maxLength = 64): fc.Arbitrary<string> =>
   });
 
 /**
- * A string the proxy must accept as text (validation.ts `text`): 1..max UTF-16 code units and no
- * C0 control or DEL; everything else, lone surrogates included, is fair game.
+ * A string the proxy must accept as text (validation.ts): 1..max UTF-16 code units, well-formed, with
+ * none of the refused characters; every other character, other format characters included, is fair game.
  */
 export const acceptableText = (max: number, typicalMax = 40): fc.Arbitrary<string> =>
   fc
@@ -133,22 +142,42 @@ export const acceptableText = (max: number, typicalMax = 40): fc.Arbitrary<strin
       // At the limit, in ASCII so that several long fields still fit in 8 KiB.
       { weight: 1, arbitrary: fc.constant('x'.repeat(max)) },
     )
-    .map((s) => s.replace(CONTROL, '_'))
+    .map(withoutRefusedCharacters)
     .filter((s) => s.length >= 1 && s.length <= max);
 
-/** Like acceptableText but well-formed UTF-16 (form encoding replaces lone surrogates with U+FFFD). */
-export const acceptableWellFormedText = (max: number, typicalMax = 40): fc.Arbitrary<string> =>
-  acceptableText(max, typicalMax).map(wellFormed).filter((s) => s.length <= max);
+/**
+ * Format characters (Unicode Cf) and sequences that real text needs and that the proxy must keep:
+ * ZWJ in emoji, ZWNJ in Persian and Indic scripts, soft hyphen, word joiner, zero-width space, BOM,
+ * Mongolian vowel separator, variation selectors, emoji tag sequences.
+ */
+export const FORMAT_TEXT = [
+  '\u200d', '\u200c', '\u200b', '\u00ad', '\u2060', '\ufeff', '\u180e', '\u034f', '\ufe0f', '\u2061', '\u{e0067}',
+  '👩‍👩‍👧', '🏳️‍🌈', '🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}', 'می‌خواهم', 'क्‍ष', 'e\u0301', 'مرحبا', 'שלום',
+];
 
-/** Lone surrogates replaced with U+FFFD (String.prototype.toWellFormed, which ES2023 typings lack). */
-export const wellFormed = (s: string): string =>
-  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-
-/** A string with at least one C0 control character or DEL in it. */
-export const textWithControl = (): fc.Arbitrary<string> =>
+/** Text with at least one of FORMAT_TEXT in it, and nothing the proxy refuses. */
+export const textWithFormatCharacters = (max = 200): fc.Arbitrary<string> =>
   fc
-    .tuple(anyString(20), fc.constantFrom('\u0000', '\r\n', '\n', '\r', '\t', '\u0008', '\u001b', '\u007f', '\r\nSet-Cookie: a=b'), anyString(20))
-    .map(([a, c, b]) => `${a}${c}${b}`);
+    .tuple(acceptableText(max, 20), fc.array(fc.constantFrom(...FORMAT_TEXT), { minLength: 1, maxLength: 4 }), acceptableText(max, 20))
+    .map(([a, format, b]) => `${a}${format.join('')}${b}`)
+    .filter((s) => s.length <= max);
+
+/** One character (or lone surrogate) the proxy refuses, of every kind: C0, C1, bidi, separators, surrogates. */
+export const refusedCharacter = (): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.integer({ min: 0x00, max: 0x1f }).map((c) => String.fromCharCode(c)),
+    fc.integer({ min: 0x7f, max: 0x9f }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom('\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u2028', '\u2029'),
+    // Between ASCII letters, so that no neighbour can pair it up.
+    fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => `x${String.fromCharCode(c)}x`),
+    fc.constantFrom('\r\n', '\r\nSet-Cookie: a=b', 'admin\u202emoc.elpmaxe', '\ud83d\ud83d', '\ude00\ud83d'),
+  );
+
+/** A string with at least one character the proxy refuses in it, anywhere. */
+export const textWithRefusedCharacter = (): fc.Arbitrary<string> =>
+  fc.tuple(acceptableText(20, 20), refusedCharacter(), acceptableText(20, 20), fc.nat(3)).map(([a, bad, b, where]) =>
+    where === 0 ? bad : where === 1 ? `${bad}${b}` : where === 2 ? `${a}${bad}` : `${a}${bad}${b}`,
+  );
 
 /** A JSON value that is not a string. */
 export const nonString = (): fc.Arbitrary<unknown> =>

@@ -25,7 +25,8 @@ import {
   recorded,
   send,
   smugglingValue,
-  textWithControl,
+  textWithFormatCharacters,
+  textWithRefusedCharacter,
   type RawRequest,
 } from '../helpers/hostile.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
@@ -51,6 +52,12 @@ const TEXT_LIMITS: Record<string, number> = {
   prompt: 256, ui_locales: 256, organization: 256, invitation: 256, connection: 256, screen_hint: 64,
 };
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('');
+/** OpenID Connect Core 3.1.2.1 and Initiating User Registration; `none` is refused by default (ALLOW_PROMPT_NONE). */
+const PROMPTS = ['login', 'consent', 'select_account', 'create'];
+const RESPONSE_MODES = ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt'];
+const MAX_AGE_LIMIT = 2 ** 31 - 1;
+/** The fields whose strings the login page may show, free text. */
+const FREE_TEXT = ['state', 'scope', 'nonce', 'audience', 'login_hint', 'organization', 'invitation', 'screen_hint', 'connection'];
 const bytes = (value: unknown) => Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value));
 
 let harness: Harness;
@@ -106,26 +113,42 @@ const detail = fc
   )
   .map(([type, extra]) => ({ ...extra, type }));
 
+/** Space-separated values: tokens without whitespace (JavaScript's \s, Unicode spaces included). */
+const spaceSeparated = (max: number) =>
+  fc
+    .array(acceptableText(64, 12).map((t) => t.replace(/\s/g, '_')), { minLength: 1, maxLength: 6 })
+    .map((tokens) => tokens.join(' '))
+    .filter((s) => s.length <= max);
+
+const prompts = fc.shuffledSubarray(PROMPTS, { minLength: 1 }).map((values) => values.join(' '));
+
 const OPTIONAL = {
   response_type: fc.constant('code'),
   scope: acceptableText(2048),
   nonce: acceptableText(2048),
   audience: acceptableText(2048),
-  prompt: acceptableText(256),
+  prompt: prompts,
   login_hint: acceptableText(2048),
-  ui_locales: acceptableText(256),
-  acr_values: acceptableText(2048),
+  ui_locales: spaceSeparated(256),
+  acr_values: spaceSeparated(2048),
   organization: acceptableText(256),
   invitation: acceptableText(256),
   screen_hint: acceptableText(64),
   connection: acceptableText(256),
-  response_mode: fc.stringMatching(/^[a-z_.]{1,64}$/),
+  response_mode: fc.constantFrom(...RESPONSE_MODES),
   dpop_jkt: fc.string({ unit: fc.constantFrom(...B64URL), minLength: 43, maxLength: 43 }),
-  max_age: fc.oneof(fc.maxSafeNat(), fc.constantFrom(0, Number.MAX_SAFE_INTEGER)),
+  max_age: fc.oneof(fc.integer({ min: 0, max: MAX_AGE_LIMIT }), fc.constantFrom(0, MAX_AGE_LIMIT)),
   authorization_details: fc
     .array(detail, { minLength: 1, maxLength: 16 })
     .filter((details) => bytes(details) <= 4096),
 };
+
+const hasOpenid = (scope: unknown) => typeof scope === 'string' && scope.split(' ').includes('openid');
+/** OpenID Connect Core 3.1.2.1: max_age only with openid in scope. */
+const withOpenidForMaxAge = (intent: Record<string, unknown>) =>
+  intent.max_age === undefined || hasOpenid(intent.scope)
+    ? intent
+    : { ...intent, scope: typeof intent.scope === 'string' && intent.scope.length < 2040 ? `openid ${intent.scope}` : 'openid' };
 
 /** A valid intent: the required fields and any subset of the optional ones, each within its limits. */
 const validIntents = fc
@@ -139,6 +162,7 @@ const validIntents = fc
     },
     { requiredKeys: ['redirect_uri', 'code_challenge', 'code_challenge_method', 'state'] },
   )
+  .map(withOpenidForMaxAge)
   .filter((intent) => bytes(intent) <= MAX_BODY_BYTES) as fc.Arbitrary<Record<string, unknown>>;
 
 /** One-character edits of an allowed value that are not themselves allowed. */
@@ -176,7 +200,29 @@ const invalidIntents: fc.Arbitrary<[string, string]> = validIntents.chain((inten
     fc
       .tuple(fc.constantFrom(...Object.keys(TEXT_LIMITS), 'code_challenge', 'code_challenge_method', 'response_type', 'response_mode', 'dpop_jkt'), nonString())
       .map(([k, v]) => [`${k} not a string`, JSON.stringify(with_(intent, k, v))] as [string, string]),
-    fc.tuple(fc.constantFrom(...Object.keys(TEXT_LIMITS)), textWithControl()).map(([k, v]) => [`${k} with a control character`, JSON.stringify(with_(intent, k, v))] as [string, string]),
+    fc.tuple(fc.constantFrom(...Object.keys(TEXT_LIMITS)), textWithRefusedCharacter()).map(([k, v]) => [`${k} with a refused character`, JSON.stringify(with_(intent, k, v))] as [string, string]),
+    textWithRefusedCharacter()
+      .chain((v) => fc.constantFrom<unknown>([{ type: 'payment_initiation', x: v }], [{ type: 'payment_initiation', x: { y: [1, v] } }], [{ type: 'payment_initiation', [v]: 1 }]))
+      .map((v) => ['authorization_details with a refused character', JSON.stringify(with_(intent, 'authorization_details', v))] as [string, string]),
+    // Issue 10, part 1: what the authorization server would refuse, refused before KMS signs it.
+    fc
+      .oneof(
+        fc.constantFrom('bogus', 'none', 'Login', 'login,consent', ' login', 'login ', 'login  consent', 'login\u00a0consent', 'none none', 'select-account', 'signup'),
+        prompts.map((p) => `${p} ${p.split(' ')[0]}`),
+        prompts.chain((p) => fc.constantFrom(`none ${p}`, `${p} none`)),
+        anyString(12).filter((p) => !p.split(' ').every((v) => PROMPTS.includes(v))),
+      )
+      .map((v) => ['prompt invalid', JSON.stringify(with_(intent, 'prompt', v))] as [string, string]),
+    fc.integer({ min: MAX_AGE_LIMIT + 1, max: Number.MAX_SAFE_INTEGER }).map((v) => ['max_age above 2^31 - 1', JSON.stringify(with_(with_(intent, 'scope', 'openid'), 'max_age', v))] as [string, string]),
+    fc
+      .oneof(fc.constant(undefined), fc.constantFrom('profile', 'openidx', 'OPENID', 'openid\u00a0profile', 'email,openid'))
+      .map((scope) => ['max_age without openid', JSON.stringify(with_(scope === undefined ? without(intent, 'scope') : with_(intent, 'scope', scope), 'max_age', 60))] as [string, string]),
+    fc
+      .tuple(fc.constantFrom('ui_locales', 'acr_values'), spaceSeparated(200), fc.constantFrom(' ', '  ', '\u00a0', '\u3000', '\ufeff', '\u2003'), fc.constantFrom('start', 'end', 'middle'))
+      .map(([k, v, space, where]) => {
+        const bad = where === 'start' ? `${space}${v}` : where === 'end' ? `${v}${space}` : `${v}${space}${v}`;
+        return [`${k} not space-separated`, JSON.stringify(with_(intent, k, space === ' ' && where === 'middle' ? `${v}  ${v}` : bad))] as [string, string];
+      }),
     fc.constantFrom(...Object.keys(TEXT_LIMITS)).map((k) => [`${k} empty`, JSON.stringify(with_(intent, k, ''))] as [string, string]),
     fc.constantFrom(...Object.keys(TEXT_LIMITS)).map((k) => [`${k} too long`, JSON.stringify(with_(intent, k, 'x'.repeat(TEXT_LIMITS[k]! + 1)))] as [string, string]),
     fc.constantFrom(...REQUIRED).map((k) => [`${k} missing`, JSON.stringify(without(intent, k))] as [string, string]),
@@ -195,7 +241,12 @@ const invalidIntents: fc.Arbitrary<[string, string]> = validIntents.chain((inten
     fc
       .oneof(fc.string({ unit: fc.constantFrom(...B64URL), maxLength: 42 }), fc.string({ unit: fc.constantFrom(...B64URL), minLength: 44, maxLength: 60 }), fc.constant(`${'A'.repeat(42)}=`))
       .map((v) => ['dpop_jkt malformed', JSON.stringify(with_(intent, 'dpop_jkt', v))] as [string, string]),
-    fc.constantFrom('Query', 'form post', 'form_post ', 'fragment#', 'query;x', 'query\u00e9').map((v) => ['response_mode invalid', JSON.stringify(with_(intent, 'response_mode', v))] as [string, string]),
+    fc
+      .oneof(
+        fc.constantFrom('fragment', 'web_message', 'fragment.jwt', 'query.JWT', 'Query', 'form post', 'form_post ', 'fragment#', 'query;x', 'query\u00e9'),
+        anyString(16).filter((v) => !RESPONSE_MODES.includes(v)),
+      )
+      .map((v) => ['response_mode invalid', JSON.stringify(with_(intent, 'response_mode', v))] as [string, string]),
     fc
       .constantFrom<unknown>(
         [],
@@ -402,6 +453,56 @@ describe('POST /par: hostile bodies are refused before any upstream call', () =>
       fcOptions(200),
     );
   });
+});
+
+/** The two descriptions of a refused string (functions/core/validation.ts), naming `field`. */
+const REFUSED_STRING = (field: string) =>
+  new RegExp(`^${field} (must not contain control, bidirectional or line separator characters|must be well-formed Unicode)$`);
+
+/** Puts `value` somewhere in the intent's strings: a free-text field, or deep in an authorization_details entry. */
+const placements = (value: string): fc.Arbitrary<[string, Record<string, unknown>]> =>
+  fc.oneof(
+    fc.constantFrom(...FREE_TEXT).map((field): [string, Record<string, unknown>] => [field, { [field]: value }]),
+    fc
+      .constantFrom<unknown>({ note: value }, { creditor: { name: value } }, { locations: ['https://a.example', value] }, { deep: [[{ x: [value] }]] }, { [value]: true })
+      .map((extra): [string, Record<string, unknown>] => ['authorization_details', { authorization_details: [{ ...(extra as object), type: 'payment_initiation' }] }]),
+  );
+
+describe('POST /par: strings the authorization server\'s screens will show (issue 10, part 4)', () => {
+  it(
+    'a C0 or C1 control, a bidi control, U+2028/U+2029 or a lone surrogate anywhere in the intent: 400 naming the field, nothing upstream',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(validIntents, textWithRefusedCharacter().chain(placements), async (intent, [field, change]) => {
+          const body = JSON.stringify({ ...intent, ...change });
+          const answer = await refused({ headers: jsonHeaders(), body }, statusFor(body));
+          if (answer.status === 400) expect(answer.body.error_description).toMatch(REFUSED_STRING(field));
+        }),
+        fcOptions(200),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    'other text, format characters included (ZWJ in emoji, ZWNJ in Persian, soft hyphen, BOM): 201, signed exactly as sent',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(textWithFormatCharacters(64).chain(placements), async ([field, change]) => {
+          const intent = { ...validIntent(), ...change };
+          const pushedBefore = harness.as.requests.length;
+          const answer = await post({ headers: jsonHeaders(), body: JSON.stringify(intent) });
+          expect(answer.status, `${field}: ${answer.raw}`).toBe(201);
+          const jws = harness.as.requests[pushedBefore]!.form.get('request')!;
+          leaks.secret(jws);
+          const claims = JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+          expect(claims[field]).toEqual(intent[field as keyof typeof intent]);
+        }),
+        fcOptions(150),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 describe('POST /par: size limit', () => {
@@ -647,7 +748,7 @@ describe('POST /par: the redirect_uri allow-list (exact string match, RFC 9700 2
     ['another allowed URI\'s origin with this path', 'http://localhost:8080/callback'],
   ])('redirect_uri near miss, %s: 400 invalid_request', async (_name, redirectUri) => {
     const answer = await refused({ headers: jsonHeaders(), body: JSON.stringify({ ...validIntent(), redirect_uri: redirectUri }) }, 400);
-    expect(answer.body.error_description).toMatch(/^redirect_uri (is not an allowed redirect URI|must not contain control characters)$/);
+    expect(answer.body.error_description).toMatch(/^redirect_uri (is not an allowed redirect URI|must not contain control, bidirectional or line separator characters)$/);
   });
 });
 

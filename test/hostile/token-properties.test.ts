@@ -5,7 +5,7 @@ import { lambdaHandler, type ApiGatewayHandler } from '../../functions/app/lambd
 import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { CLIENT_ID, CLIENT_SECRET, ORIGIN, REDIRECT_URI, startHarness, type Answer, type Harness } from '../helpers/harness.ts';
 import {
-  acceptableWellFormedText,
+  acceptableText,
   anyString,
   DANGEROUS_KEYS,
   expectNoPollution,
@@ -23,7 +23,8 @@ import {
   recorded,
   send,
   smugglingValue,
-  textWithControl,
+  textWithFormatCharacters,
+  textWithRefusedCharacter,
   type RawRequest,
 } from '../helpers/hostile.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
@@ -111,14 +112,14 @@ const verifier = fc
 
 const codeRequests = fc.record({
   grant_type: fc.constant('authorization_code'),
-  code: acceptableWellFormedText(2048 - CODE_MARK.length).map((s) => `${CODE_MARK}${s}`),
+  code: acceptableText(2048 - CODE_MARK.length).map((s) => `${CODE_MARK}${s}`),
   code_verifier: verifier,
   redirect_uri: fc.constantFrom(REDIRECT_URI, OTHER_REDIRECT_URI),
 });
 
 const refreshRequests = fc.record({
   grant_type: fc.constant('refresh_token'),
-  refresh_token: acceptableWellFormedText(4096 - REFRESH_MARK.length).map((s) => `${REFRESH_MARK}${s}`),
+  refresh_token: acceptableText(4096 - REFRESH_MARK.length).map((s) => `${REFRESH_MARK}${s}`),
 });
 
 const validRequests: fc.Arbitrary<Record<string, unknown>> = fc
@@ -160,7 +161,7 @@ const invalidRequests: fc.Arbitrary<string> = validRequests.chain((request) => {
       .map(([k, v]) => JSON.stringify(with_(request, k, v))),
     fc.constantFrom(...Object.keys(request)).map((k) => JSON.stringify(without(request, k))),
     fc.tuple(fc.constantFrom(...fields), nonString()).map(([k, v]) => JSON.stringify(with_(request, k, v))),
-    fc.tuple(fc.constantFrom(...fields), textWithControl()).map(([k, v]) => JSON.stringify(with_(request, k, v))),
+    fc.tuple(fc.constantFrom(...fields), textWithRefusedCharacter()).map(([k, v]) => JSON.stringify(with_(request, k, v))),
     fc.constantFrom(...fields).map((k) => JSON.stringify(with_(request, k, ''))),
     fc
       .constantFrom(...fields)
@@ -207,6 +208,23 @@ describe('POST /token: a valid request is forwarded exactly, and the answer pass
     },
     PROPERTY_TIMEOUT_MS,
   );
+});
+
+describe('POST /token: other text is forwarded as sent (issue 10, part 4)', () => {
+  it('a code or refresh token with format characters (ZWJ, ZWNJ, soft hyphen, BOM): 200, forwarded exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(textWithFormatCharacters(100), fc.boolean(), async (text, refresh) => {
+        const request = refresh
+          ? { grant_type: 'refresh_token', refresh_token: `${REFRESH_MARK}${text}` }
+          : { ...validCodeRequest(), code: `${CODE_MARK}${text}` };
+        const seen = harness.as.requests.length;
+        const answer = await post({ headers: jsonHeaders(), body: JSON.stringify(request) });
+        expect(answer.status, answer.raw).toBe(200);
+        expect(Object.fromEntries(harness.as.requests[seen]!.form)).toEqual({ ...request, client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      }),
+      fcOptions(100),
+    );
+  });
 });
 
 describe('POST /token: duplicate keys', () => {
@@ -260,6 +278,32 @@ describe('POST /token: hostile bodies are refused before any upstream call', () 
           await refused({ headers: jsonHeaders(), body }, statusFor(body));
         }),
         fcOptions(300),
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    'issue 10, part 4: a C0 or C1 control, a bidi control, U+2028/U+2029 or a lone surrogate in any field: 400 naming it, nothing upstream',
+    async () => {
+      const cases = fc.tuple(validRequests, textWithRefusedCharacter(), fc.nat()).map(([request, bad, at]) => {
+        const fields = Object.keys(request).filter((k) => k !== 'grant_type');
+        const field = fields[at % fields.length]!;
+        // Between code points, so that no surrogate pair of the value is split.
+        const points = Array.from(String(request[field]));
+        const i = at % (points.length + 1);
+        return { field, body: JSON.stringify(with_(request, field, [...points.slice(0, i), bad, ...points.slice(i)].join(''))) };
+      });
+      await fc.assert(
+        fc.asyncProperty(cases, async ({ field, body }) => {
+          const answer = await refused({ headers: jsonHeaders(), body }, statusFor(body));
+          if (answer.status === 400) {
+            expect(answer.body.error_description).toMatch(
+              new RegExp(`^${field} (must not contain control, bidirectional or line separator characters|must be well-formed Unicode)$`),
+            );
+          }
+        }),
+        fcOptions(200),
       );
     },
     PROPERTY_TIMEOUT_MS,

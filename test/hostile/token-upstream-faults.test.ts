@@ -5,6 +5,7 @@ import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
 import { type Answer, CLIENT_SECRET, type ExpectedFailure, expectFailure, type Harness, invoke, startHarness, UPSTREAM_TIMEOUT_MS } from '../helpers/harness.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
+import { captureOutput } from '../helpers/output.ts';
 import type { Reply } from '../helpers/scripted-authorization-server.ts';
 
 /**
@@ -56,8 +57,15 @@ type Expected = ExpectedFailure;
 
 async function row(handler: ApiGatewayHandler, expected: Expected, body?: Record<string, unknown>): Promise<Answer> {
   const before = harness.calls();
-  const answer = await call(handler, body);
+  const output = captureOutput();
+  const answer = await call(handler, body).finally(() => output.restore());
+  leaks.add(output.text());
   expectFailure(answer, before, harness.calls(), expected);
+  // Issue 10: what the caller caused is Refused; only what pages (5xx) is an upstream failure.
+  const metric = expected.status < 500 ? 'Refused' : 'UpstreamFailures';
+  const line = output.lines().find((l) => l.message === 'request');
+  expect(line, 'the request log line').toMatchObject({ status: expected.status, [metric]: 1, Reason: expected.error });
+  expect(line).not.toHaveProperty(metric === 'Refused' ? 'UpstreamFailures' : 'Refused');
   return answer;
 }
 
@@ -85,7 +93,18 @@ const asRows: [string, Reply, Expected][] = [
     { status: 400, body: { error: 'invalid_grant"\r\nSet-Cookie: a=b', error_description: 'x' } },
     { status: 502, error: 'server_error', calls: { as: 1 } },
   ],
-  ['403 with an OAuth error: 502 with its error', { status: 403, body: { error: 'access_denied' } }, { status: 502, error: 'access_denied', calls: { as: 1 } }],
+  // Issue 10: mapped by the error code, whatever the status. The caller's own: 400, counted as Refused.
+  [
+    '403 invalid_grant (Auth0: an expired refresh token): 400 invalid_grant',
+    { status: 403, body: { error: 'invalid_grant', error_description: 'Unknown or invalid refresh token.' } },
+    { status: 400, error: 'invalid_grant', calls: { as: 1 } },
+  ],
+  ['403 invalid_request: 400 with its error', { status: 403, body: { error: 'invalid_request' } }, { status: 400, error: 'invalid_request', calls: { as: 1 } }],
+  ['400 invalid_scope: 400 with its error', { status: 400, body: { error: 'invalid_scope' } }, { status: 400, error: 'invalid_scope', calls: { as: 1 } }],
+  // The proxy misconfigured, or a code not listed: 502, and it pages.
+  ['403 access_denied (not listed): 502 with its error', { status: 403, body: { error: 'access_denied' } }, { status: 502, error: 'access_denied', calls: { as: 1 } }],
+  ['400 unauthorized_client: 502 with its error', { status: 400, body: { error: 'unauthorized_client' } }, { status: 502, error: 'unauthorized_client', calls: { as: 1 } }],
+  ['400 unsupported_grant_type: 502 with its error', { status: 400, body: { error: 'unsupported_grant_type' } }, { status: 502, error: 'unsupported_grant_type', calls: { as: 1 } }],
   [
     '429 with Retry-After: 503 temporarily_unavailable, its Retry-After passed on',
     { status: 429, body: { error: 'too_many_requests' }, headers: { 'retry-after': '7' } },
@@ -151,10 +170,12 @@ describe('client secret rotation on the token endpoint', () => {
   const refuseAllBut = (accepted: string | undefined) => (_call: number, form: URLSearchParams): Reply | undefined =>
     accepted !== undefined && form.get('client_secret') === accepted ? undefined : { status: 401, body: { error: 'invalid_client' } };
 
-  it('401 invalid_client with no other secret to try: 401 invalid_client after one lookup, no second request', async () => {
+  // Issue 10: invalid_client after the rotation retry means the proxy is misconfigured: 502, it pages
+  // (it was passed on as 401, which the SPA cannot fix).
+  it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second request', async () => {
     harness.as.script('token', refuseAllBut(undefined));
     // AWSCURRENT again (unchanged), then AWSPREVIOUS (there is none yet).
-    await row(token, { status: 401, error: 'invalid_client', calls: { secretsManager: 2, as: 1 } });
+    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 2, as: 1 } });
     await recovers();
   });
 
@@ -171,10 +192,10 @@ describe('client secret rotation on the token endpoint', () => {
     expect([harness.calls().secretsManager - after.secretsManager, harness.calls().as - after.as]).toEqual([0, 1]);
   });
 
-  it('a rotated secret refused as well: 401 invalid_client after exactly one retry', async () => {
+  it('a rotated secret refused as well: 502 invalid_client after exactly one retry', async () => {
     harness.secretsManager.rotate(SECRET_NAME, JSON.stringify({ client_secret: ROTATED[1] }));
     harness.as.script('token', refuseAllBut(undefined));
-    await row(token, { status: 401, error: 'invalid_client', calls: { secretsManager: 1, as: 2 } });
+    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 1, as: 2 } });
     await recovers();
   });
 

@@ -25,6 +25,15 @@ describe('infra and handlers contract', () => {
     expect(loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks'))).keys).toHaveLength(1);
   }, 60_000);
 
+  it('allowPromptNone reaches the par function only, as ALLOW_PROMPT_NONE; off by default', () => {
+    const off = synthesize({}).template;
+    expect(loadParConfig(resolvedEnv(functionEnv(off, 'par'))).allowPromptNone).toBe(false);
+    const { template } = synthesize({ allowPromptNone: 'true' });
+    expect(functionEnv(template, 'par').ALLOW_PROMPT_NONE).toBe('true');
+    expect(loadParConfig(resolvedEnv(functionEnv(template, 'par'))).allowPromptNone).toBe(true);
+    for (const name of ['token', 'jwks'] as const) expect(functionEnv(template, name)).not.toHaveProperty('ALLOW_PROMPT_NONE');
+  }, 60_000);
+
   it('private_key_jwt with a separate assertion key: assertion key and kids reach the handlers', () => {
     const { template } = synthesize({
       clientAuthMethod: 'private_key_jwt',

@@ -42,6 +42,11 @@ async function row(handler: ApiGatewayHandler, expected: Expected): Promise<Answ
   const answer = await invoke(handler, { body: validIntent() }).finally(() => output.restore());
   leaks.push(output.text(), answer.raw);
   expectFailure(answer, before, harness.calls(), expected);
+  // Issue 10: what the caller caused is Refused; only what pages (5xx) is an upstream failure.
+  const line = output.lines().find((l) => l.message === 'request');
+  const metric = expected.status < 500 ? 'Refused' : 'UpstreamFailures';
+  expect(line, 'the request log line').toMatchObject({ status: expected.status, [metric]: 1, Reason: expected.error });
+  expect(line).not.toHaveProperty(metric === 'Refused' ? 'UpstreamFailures' : 'Refused');
   return answer;
 }
 
@@ -53,18 +58,29 @@ async function recovers(handler: ApiGatewayHandler = par): Promise<void> {
   expect(answer.status).toBe(201);
 }
 
+/** An OAuth error answer of the authorization server. */
+const refusal = (status: number, error: string): Reply => ({ status, body: { error, error_description: `refused: ${error}` } });
+const kmsAndPush = { kms: 1, as: 1 };
+
 const asRows: [string, Reply, Expected][] = [
-  ['400 invalid_request', { status: 400, body: { error: 'invalid_request' } }, { status: 502, error: 'invalid_request', calls: { kms: 1, as: 1 } }],
-  [
-    '400 invalid_request_object',
-    { status: 400, body: { error: 'invalid_request_object', error_description: 'bad signature' } },
-    { status: 502, error: 'invalid_request_object', calls: { kms: 1, as: 1 } },
-  ],
-  [
-    '413 with an OAuth error',
-    { status: 413, body: { error: 'invalid_request', error_description: 'too large' } },
-    { status: 502, error: 'invalid_request', calls: { kms: 1, as: 1 } },
-  ],
+  // Issue 10: an answer is mapped by its error code, whatever its status. What the caller caused is
+  // 400 with the server's error and description, counted as Refused, and never pages on-call.
+  ...['invalid_request', 'invalid_scope', 'unsupported_response_mode', 'invalid_authorization_details', 'invalid_target'].flatMap(
+    (error): [string, Reply, Expected][] => [
+      [`400 ${error}: the caller's, 400 ${error}`, refusal(400, error), { status: 400, error, calls: kmsAndPush }],
+      [`403 ${error} (Auth0 answers 403 to some): 400 ${error}`, refusal(403, error), { status: 400, error, calls: kmsAndPush }],
+    ],
+  ),
+  ['400 invalid_request without a description: 400, a description of our own', { status: 400, body: { error: 'invalid_request' } }, { status: 400, error: 'invalid_request', calls: kmsAndPush }],
+  ['413 invalid_request (too large for the server): 400', refusal(413, 'invalid_request'), { status: 400, error: 'invalid_request', calls: kmsAndPush }],
+  // What means the proxy itself is misconfigured, and any code not listed, stays 502 and pages.
+  ['400 invalid_request_object: 502', refusal(400, 'invalid_request_object'), { status: 502, error: 'invalid_request_object', calls: kmsAndPush }],
+  ['400 unauthorized_client: 502', refusal(400, 'unauthorized_client'), { status: 502, error: 'unauthorized_client', calls: kmsAndPush }],
+  ['400 invalid_redirect_uri: 502', refusal(400, 'invalid_redirect_uri'), { status: 502, error: 'invalid_redirect_uri', calls: kmsAndPush }],
+  ['400 invalid_grant (not the caller\'s at the PAR endpoint): 502', refusal(400, 'invalid_grant'), { status: 502, error: 'invalid_grant', calls: kmsAndPush }],
+  ['403 access_denied (not listed): 502', refusal(403, 'access_denied'), { status: 502, error: 'access_denied', calls: kmsAndPush }],
+  ['400 with a code nobody lists: 502', refusal(400, 'something_new'), { status: 502, error: 'something_new', calls: kmsAndPush }],
+  ['400 with a malformed error code: 502 server_error', { status: 400, body: { error: 'invalid_request"\r\nx: y' } }, { status: 502, error: 'server_error', calls: kmsAndPush }],
   ['413 without a body', { status: 413, body: '' }, { status: 502, error: 'server_error', calls: { kms: 1, as: 1 } }],
   [
     '429 with Retry-After (passed on)',
@@ -87,7 +103,10 @@ const asRows: [string, Reply, Expected][] = [
 describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
   it.each(asRows)('%s', async (_name, reply, expected) => {
     harness.as.script('par', () => reply);
-    await row(par, expected);
+    const answer = await row(par, expected);
+    // The server's own description, when it is within RFC 6749 5.2's characters.
+    const sent = 'body' in reply && typeof reply.body === 'object' ? (reply.body as Record<string, unknown>).error_description : undefined;
+    if (expected.error !== 'server_error' && sent !== undefined) expect(answer.body.error_description).toBe(sent);
     await recovers();
   });
 
@@ -99,7 +118,7 @@ describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
     await recovers();
   });
 
-  it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second push', async () => {
+  it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second push (the proxy is misconfigured)', async () => {
     harness.as.script('par', () => ({ status: 401, body: { error: 'invalid_client' } }));
     // AWSCURRENT again (unchanged), then AWSPREVIOUS (none).
     await row(par, { status: 502, error: 'invalid_client', calls: { kms: 1, secretsManager: 2, as: 1 } });
@@ -108,12 +127,16 @@ describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
 });
 
 describe('client secret rotation', () => {
-  it('a rotated secret: 401 invalid_client, the new secret fetched, one retry, success', async () => {
+  // RFC 6749 5.2 lets a server answer 400 to a posted secret; issue 10: refusals are known by their code.
+  it.each([
+    [401, 'rotated-secret-0'],
+    [400, 'rotated-secret-1'],
+  ])('a rotated secret: %i invalid_client, the new secret fetched, one retry, success', async (status, rotated) => {
     const handler = harness.coldPar();
     await recovers(handler);
-    harness.secretsManager.rotate('par/client', JSON.stringify({ client_secret: 'rotated-secret-1' }));
+    harness.secretsManager.rotate('par/client', JSON.stringify({ client_secret: rotated }));
     harness.as.script('par', (_call, form) =>
-      form.get('client_secret') === 'rotated-secret-1' ? undefined : { status: 401, body: { error: 'invalid_client' } },
+      form.get('client_secret') === rotated ? undefined : { status, body: { error: 'invalid_client' } },
     );
     const before = harness.calls();
     const answer = await invoke(handler, { body: validIntent() });
@@ -218,7 +241,7 @@ describe('nothing leaks', () => {
   it('no secret, request object or stack trace in any log line or answer above', () => {
     const all = leaks.join('\n');
     expect(all.length).toBeGreaterThan(1000);
-    for (const secret of [CLIENT_SECRET, 'rotated-secret-1', 'rotated-secret-2']) expect(all).not.toContain(secret);
+    for (const secret of [CLIENT_SECRET, 'rotated-secret-0', 'rotated-secret-1', 'rotated-secret-2']) expect(all).not.toContain(secret);
     expect(all).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/); // a compact JWS
     expect(all).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // a stack frame
   });

@@ -32,6 +32,13 @@ describe('loadParConfig', () => {
     expect([...config.allowedRedirectUris]).toEqual(['https://app.example.com/callback', 'https://app.example.com/other']);
     expect([...config.allowedOrigins]).toEqual(['https://app.example.com']);
     expect(config.parEndpoint).toBeUndefined();
+    expect(config.allowPromptNone).toBe(false);
+  });
+
+  it('reads ALLOW_PROMPT_NONE as exactly true or false', () => {
+    expect(loadParConfig({ ...env, ALLOW_PROMPT_NONE: 'true' }).allowPromptNone).toBe(true);
+    expect(loadParConfig({ ...env, ALLOW_PROMPT_NONE: ' false ' }).allowPromptNone).toBe(false);
+    expect(loadParConfig({ ...env, ALLOW_PROMPT_NONE: '' }).allowPromptNone).toBe(false);
   });
 
   it.each([
@@ -51,6 +58,9 @@ describe('loadParConfig', () => {
     ['REQUEST_OBJECT_TTL', { REQUEST_OBJECT_TTL: '1e2' }],
     ['UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '20000' }],
     ['PAR_ENDPOINT', { PAR_ENDPOINT: 'ftp://x/par' }],
+    ['ALLOW_PROMPT_NONE', { ALLOW_PROMPT_NONE: 'yes' }],
+    ['ALLOW_PROMPT_NONE', { ALLOW_PROMPT_NONE: 'TRUE' }],
+    ['ALLOW_PROMPT_NONE', { ALLOW_PROMPT_NONE: '1' }],
   ])('names %s when it is missing or invalid', (variable, overrides) => {
     const error = configError(overrides);
     expect(error.variable).toBe(variable);
