@@ -66,8 +66,6 @@ export function useLocalAws(kms: FakeKms, secretsManager: FakeSecretsManager): v
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_KMS: kms.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
-    // The SDK warns that releases after January 2027 need Node 22; Lambda runs nodejs24.x.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
