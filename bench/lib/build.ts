@@ -82,7 +82,7 @@ export async function buildChildren(): Promise<Children> {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     outdir,
     outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
