@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { JWKS_KEY_FAILURES_METRIC } from '../functions/app/observability.ts';
+import { DIMENSIONS, METRIC, METRIC_DIMENSIONS, UPSTREAM_LATENCY_METRICS, type MetricName } from '../functions/app/observability.ts';
 import { FUNCTION_NAMES, type FunctionName } from './bundling.ts';
 import { METRICS_NAMESPACE } from './proxy-functions.ts';
 
@@ -71,8 +71,8 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       alarmDescription:
         `More than ${ALARM_THRESHOLDS.serverErrorRatePercent}% of API requests failed with 5xx in 5 minutes: ` +
-        'sign-ins are failing. Check UpstreamFailures by Reason on the dashboard (authorization server, KMS, ' +
-        'Secrets Manager) and the functions\' logs. docs/deploy.md#alarms',
+        `sign-ins are failing. Check ${METRIC.upstreamFailures} by ${DIMENSIONS.upstream} (authorization_server, kms, ` +
+        `secrets_manager) and ${DIMENSIONS.reason} on the dashboard, and the functions' logs. docs/deploy.md#alarms`,
     });
     this.addAlarm('ApiLatencyP99', {
       metric: latencyP99,
@@ -80,7 +80,7 @@ export class Monitoring extends Construct {
       evaluationPeriods: ALARM_THRESHOLDS.latencyEvaluationPeriods,
       alarmDescription:
         `API p99 latency above ${ALARM_THRESHOLDS.latencyP99Ms} ms for 15 minutes: an upstream is slow. Compare ` +
-        'AuthorizationServerLatency, KmsLatency and SecretsManagerLatency on the dashboard. docs/deploy.md#alarms',
+        `${Object.values(UPSTREAM_LATENCY_METRICS).join(', ')} on the dashboard. docs/deploy.md#alarms`,
     });
     for (const name of FUNCTION_NAMES) {
       const fn = functions[name];
@@ -152,31 +152,48 @@ export class Monitoring extends Construct {
         width: 8,
       }),
     );
-    const proxyMetric = (metricName: string, service: FunctionName, statistic: string, label: string) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period: PERIOD, label });
-    const byReason = (metricName: string) =>
+    const proxyMetric = (metricName: MetricName, service: FunctionName, statistic: string, label: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { [DIMENSIONS.service]: service },
+        statistic,
+        period: PERIOD,
+        label,
+      });
+    // Every value of the metric's other dimensions (Upstream, Reason), one line each: a SEARCH matches
+    // exactly the dimension set the functions publish it under.
+    const everyValue = (metricName: MetricName) =>
       new cloudwatch.SearchExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},Reason,service} MetricName="${metricName}"', 'Sum', 300)`,
+        expression: `SEARCH('{${[METRICS_NAMESPACE, ...METRIC_DIMENSIONS[metricName]].join(',')}} MetricName="${metricName}"', 'Sum', 300)`,
         label: '',
         period: PERIOD,
       });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Pushed authorization requests and tokens issued',
-        left: [proxyMetric('Pushed', 'par', 'Sum', 'Pushed'), proxyMetric('TokensIssued', 'token', 'Sum', 'TokensIssued')],
+        left: [
+          proxyMetric(METRIC.pushed, 'par', 'Sum', METRIC.pushed),
+          proxyMetric(METRIC.tokensIssued, 'token', 'Sum', METRIC.tokensIssued),
+        ],
         width: 6,
       }),
-      new cloudwatch.GraphWidget({ title: 'Refused (4xx) by reason', left: [byReason('Refused')], width: 6 }),
-      new cloudwatch.GraphWidget({ title: 'Upstream failures (5xx) by reason', left: [byReason('UpstreamFailures')], width: 6 }),
+      new cloudwatch.GraphWidget({ title: 'Refused (4xx) by who refused and reason', left: [everyValue(METRIC.refused)], width: 6 }),
+      new cloudwatch.GraphWidget({
+        title: 'Upstream failures (5xx) by upstream and reason',
+        left: [everyValue(METRIC.upstreamFailures)],
+        width: 6,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Upstream latency p99 (ms)',
         left: [
+          // par and token: the authorization server, the secret (when fetched), KMS (request objects, client assertions).
           ...(['par', 'token'] as const).flatMap((service) =>
-            ['AuthorizationServerLatency', 'KmsLatency', 'SecretsManagerLatency'].map((metricName) =>
+            Object.values(UPSTREAM_LATENCY_METRICS).map((metricName) =>
               proxyMetric(metricName, service, 'p99', `${service} ${metricName.replace('Latency', '')}`),
             ),
           ),
-          proxyMetric('KmsLatency', 'jwks', 'p99', 'jwks Kms'),
+          proxyMetric(METRIC.kmsLatency, 'jwks', 'p99', 'jwks Kms'),
         ],
         width: 6,
       }),
@@ -186,7 +203,7 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'JWKS keys KMS could not read',
-        left: [proxyMetric(JWKS_KEY_FAILURES_METRIC, 'jwks', 'Sum', JWKS_KEY_FAILURES_METRIC)],
+        left: [proxyMetric(METRIC.jwksKeyFailures, 'jwks', 'Sum', METRIC.jwksKeyFailures)],
         width: 6,
       }),
     );

@@ -7,6 +7,7 @@ import {
   TemporarilyUnavailableError,
   UpstreamError,
   UpstreamRefusedError,
+  UPSTREAM_NAMES,
   UpstreamTimeoutError,
   type OAuthError,
 } from '../core/errors.ts';
@@ -20,7 +21,7 @@ const DISCOVERY_FIELDS: Record<EndpointName, string> = {
   token: 'token_endpoint',
 };
 
-const AS = 'the authorization server';
+const AS = UPSTREAM_NAMES.authorization_server;
 
 /**
  * The authorization server: its endpoints (configured, or from its discovery document, fetched once
@@ -39,7 +40,7 @@ export class AuthorizationServer {
   async endpoint(name: EndpointName, deadline: Deadline): Promise<string> {
     const configured = this.configured[name];
     if (configured !== undefined) return configured;
-    const document = await this.discovery.get(() => deadline.sharedSignal());
+    const document = await this.document(deadline);
     const field = DISCOVERY_FIELDS[name];
     try {
       if (typeof document[field] !== 'string') throw new ConfigError(field, 'is missing');
@@ -47,31 +48,36 @@ export class AuthorizationServer {
     } catch (error) {
       // Not kept: once the authorization server's document is fixed, the next request reads it again.
       this.discovery.invalidate();
-      throw new ServerError(error instanceof ConfigError ? `discovery: ${error.message}` : 'discovery failed');
+      throw new ServerError(error instanceof ConfigError ? `discovery: ${error.message}` : 'discovery failed', 'authorization_server');
     }
   }
 
   /** A field of the discovery document (the one `endpoint` reads, so usually no further call). */
   async metadata(field: string, deadline: Deadline): Promise<unknown> {
-    const document = await this.discovery.get(() => deadline.sharedSignal());
-    return document[field];
+    return (await this.document(deadline))[field];
   }
 
   post(url: string, form: URLSearchParams, headers: Record<string, string>, deadline: Deadline): Promise<HttpResponse> {
-    return this.send(new URL(url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: form.toString(),
-      signal: deadline.signal(),
-    });
+    return deadline.timed('authorization_server', () =>
+      this.send(new URL(url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: form.toString(),
+        signal: deadline.signal(),
+      }),
+    );
+  }
+
+  private document(deadline: Deadline): Promise<Readonly<Record<string, unknown>>> {
+    return deadline.cached('authorization_server', (signal) => this.discovery.get(signal));
   }
 
   private async send(url: URL, options: Parameters<typeof request>[1]): Promise<HttpResponse> {
     try {
       return await request(url, options);
     } catch {
-      if (options.signal.aborted) throw new UpstreamTimeoutError(AS);
-      throw new UpstreamError(`${AS} could not be reached or closed the connection`);
+      if (options.signal.aborted) throw new UpstreamTimeoutError('authorization_server');
+      throw new UpstreamError(`${AS} could not be reached or closed the connection`, 'authorization_server');
     }
   }
 
@@ -80,8 +86,8 @@ export class AuthorizationServer {
     const url = new URL(`${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
     const response = await this.send(url, { method: 'GET', signal });
     const document = response.status === 200 ? jsonObject(response.body) : undefined;
-    if (document === undefined) throw new UpstreamError(`discovery failed: ${AS} answered ${response.status}`);
-    if (document.issuer !== this.issuer) throw new ServerError('discovery: the issuer does not match ISSUER');
+    if (document === undefined) throw new UpstreamError(`discovery failed: ${AS} answered ${response.status}`, 'authorization_server');
+    if (document.issuer !== this.issuer) throw new ServerError('discovery: the issuer does not match ISSUER', 'authorization_server');
     return document;
   }
 }
@@ -143,7 +149,7 @@ export const TOKEN_CALLER_ERRORS: ReadonlySet<string> = new Set([...CALLER_ERROR
  */
 export function failureOf(response: HttpResponse, request: string, callerErrors: ReadonlySet<string>): OAuthError {
   if (response.status === 429) {
-    return new TemporarilyUnavailableError('the authorization server is rate limiting requests', retryAfter(response));
+    return new TemporarilyUnavailableError(`${AS} is rate limiting requests`, 'authorization_server', retryAfter(response));
   }
   const refused = response.status >= 400 && response.status < 500 ? oauthError(response) : undefined;
   if (refused !== undefined) {
@@ -153,5 +159,5 @@ export function failureOf(response: HttpResponse, request: string, callerErrors:
       refused.description ?? `the authorization server refused the ${request}`,
     );
   }
-  return new UpstreamError(`the authorization server answered ${response.status} to the ${request}`);
+  return new UpstreamError(`${AS} answered ${response.status} to the ${request}`, 'authorization_server');
 }

@@ -41,9 +41,10 @@ export function clientSecretAuthentication(
       : { params: {}, headers: { authorization: basicAuthorization(clientId, secret) }, secret };
   return {
     method,
-    credential: async (deadline) => credential(await secrets.current(() => deadline.sharedSignal())),
+    // Timed only when Secrets Manager is called: the secret is cached for minutes.
+    credential: async (deadline) => credential(await deadline.cached('secrets_manager', (signal) => secrets.current(signal))),
     afterRejection: async (refused, deadline) => {
-      const next = await secrets.afterRejection(refused.secret ?? '', deadline.signal());
+      const next = await deadline.timed('secrets_manager', () => secrets.afterRejection(refused.secret ?? '', deadline.signal()));
       return next === undefined ? undefined : credential(next);
     },
     prefetch: async (deadline) => {

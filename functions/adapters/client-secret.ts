@@ -59,7 +59,7 @@ export class ClientSecretSource {
       );
       secretString = result.SecretString;
     } catch (error) {
-      throw fromAwsError('Secrets Manager', error, signal);
+      throw fromAwsError('secrets_manager', error, signal);
     }
     return parseClientSecret(secretString);
   }
@@ -69,18 +69,18 @@ export class ClientSecretSource {
 export function parseClientSecret(secretString: string | undefined): string {
   const raw = secretString?.trim() ?? '';
   if (!raw.startsWith('{')) {
-    if (raw === '') throw new ServerError('the client secret is empty');
+    if (raw === '') throw new ServerError('the client secret is empty', 'secrets_manager');
     return raw;
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ServerError('the client secret is malformed JSON');
+    throw new ServerError('the client secret is malformed JSON', 'secrets_manager');
   }
   const secret = (parsed as { client_secret?: unknown }).client_secret;
   if (typeof secret !== 'string' || secret === '') {
-    throw new ServerError('the client secret JSON has no client_secret string');
+    throw new ServerError('the client secret JSON has no client_secret string', 'secrets_manager');
   }
   return secret;
 }

@@ -65,12 +65,12 @@ export class KmsSigner {
   /** A compact JWS of `payload` with header {alg, typ, kid}. */
   async signJwt(payload: object, typ: string, deadline: Deadline): Promise<string> {
     if (this.key.kid !== undefined) return (await this.sign(payload, typ, this.key.kid, deadline)).jws;
-    const expected = await this.publicKey.get(() => deadline.sharedSignal());
+    const expected = await deadline.cached('kms', (signal) => this.publicKey.get(signal));
     const signed = await this.sign(payload, typ, expected.jwk.kid, deadline);
     if (signed.keyArn === undefined || signed.keyArn === expected.keyArn) return signed.jws;
     // The alias now points at another key: learn its kid and sign again.
     this.publicKey.invalidate();
-    const current = await this.publicKey.get(() => deadline.sharedSignal());
+    const current = await deadline.cached('kms', (signal) => this.publicKey.get(signal));
     return (await this.sign(payload, typ, current.jwk.kid, deadline)).jws;
   }
 
@@ -79,21 +79,19 @@ export class KmsSigner {
     const abortSignal = deadline.signal();
     let result;
     try {
-      result = await this.kms.send(
-        new SignCommand({
-          KeyId: this.key.keyId,
-          Message: signingDigest(this.alg, input),
-          MessageType: 'DIGEST',
-          SigningAlgorithm: SIGNING_ALGS[this.alg].kms,
-        }),
-        { abortSignal },
-      );
+      const command = new SignCommand({
+        KeyId: this.key.keyId,
+        Message: signingDigest(this.alg, input),
+        MessageType: 'DIGEST',
+        SigningAlgorithm: SIGNING_ALGS[this.alg].kms,
+      });
+      result = await deadline.timed('kms', () => this.kms.send(command, { abortSignal }));
     } catch (error) {
-      throw fromAwsError('KMS', error, abortSignal);
+      throw fromAwsError('kms', error, abortSignal);
     }
     const signature = result.Signature;
     if (signature === undefined || !SIGNATURE_LENGTHS.has(signature.byteLength)) {
-      throw new UpstreamError('KMS returned a malformed signature');
+      throw new UpstreamError('KMS returned a malformed signature', 'kms');
     }
     return { jws: compact(input, signature), keyArn: result.KeyId };
   }
@@ -103,12 +101,12 @@ export class KmsSigner {
     try {
       result = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.key.keyId }), { abortSignal: signal });
     } catch (error) {
-      throw fromAwsError('KMS', error, signal);
+      throw fromAwsError('kms', error, signal);
     }
     if (result.KeyUsage !== 'SIGN_VERIFY' || !result.SigningAlgorithms?.includes(SIGNING_ALGS[this.alg].kms)) {
-      throw new ServerError(`the KMS key cannot sign ${this.alg}`);
+      throw new ServerError(`the KMS key cannot sign ${this.alg}`, 'kms');
     }
-    if (result.PublicKey === undefined) throw new UpstreamError('KMS returned no public key');
+    if (result.PublicKey === undefined) throw new UpstreamError('KMS returned no public key', 'kms');
     const { n, e } = rsaJwk(result.PublicKey);
     const kid = this.key.kid ?? rsaThumbprint(n, e);
     return { jwk: { kty: 'RSA', n, e, kid, alg: this.alg, use: 'sig' }, keyArn: result.KeyId ?? this.key.keyId };
@@ -126,10 +124,10 @@ function rsaJwk(der: Uint8Array): { n: string; e: string } {
   try {
     jwk = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }).export({ format: 'jwk' });
   } catch {
-    throw new UpstreamError('KMS returned a malformed public key');
+    throw new UpstreamError('KMS returned a malformed public key', 'kms');
   }
   if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') {
-    throw new ServerError('the KMS key is not an RSA key');
+    throw new ServerError('the KMS key is not an RSA key', 'kms');
   }
   return { n: jwk.n, e: jwk.e };
 }

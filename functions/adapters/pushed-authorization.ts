@@ -32,10 +32,10 @@ export function parsePushResponse(response: HttpResponse): PushedAuthorization {
     const requestUri = body?.request_uri;
     const expiresIn = body?.expires_in;
     if (typeof requestUri !== 'string' || requestUri === '' || requestUri.length > 2048) {
-      throw new UpstreamError('the authorization server answered 201 without a request_uri');
+      throw new UpstreamError('the authorization server answered 201 without a request_uri', 'authorization_server');
     }
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-      throw new UpstreamError('the authorization server answered 201 without a valid expires_in');
+      throw new UpstreamError('the authorization server answered 201 without a valid expires_in', 'authorization_server');
     }
     return { requestUri, expiresIn };
   }

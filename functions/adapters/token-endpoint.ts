@@ -33,7 +33,7 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
   if (response.status === 200) {
     const body = jsonObject(response.body);
     if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
-      throw new UpstreamError('the authorization server answered 200 without a token');
+      throw new UpstreamError('the authorization server answered 200 without a token', 'authorization_server');
     }
     return { json: response.body };
   }

@@ -1,3 +1,5 @@
+import type { Upstream } from '../core/errors.ts';
+
 /**
  * One structured JSON log line per request, which also carries the request's CloudWatch metrics in
  * Embedded Metric Format: CloudWatch extracts metrics from any JSON log line with an `_aws` member.
@@ -14,14 +16,16 @@ export interface RequestRecord {
   readonly route: string;
   readonly status: number;
   readonly durationMs: number;
-  /** Milliseconds spent in each upstream, by name (kms, secrets_manager, authorization_server). */
-  readonly upstreamMs: Readonly<Record<string, number>>;
+  /** Milliseconds spent in each upstream this request called; a cache hit is no call. */
+  readonly upstreamMs: Readonly<Partial<Record<Upstream, number>>>;
   readonly error?: string;
   readonly errorDescription?: string;
+  /** The upstream the error came from: the one that failed, or the authorization server that refused. */
+  readonly upstream?: Upstream;
   /** The name of an unexpected exception: a bug, not a caller's mistake. */
   readonly exception?: string;
   /** A success metric to count, e.g. Pushed. */
-  readonly success?: string;
+  readonly success?: MetricName;
   /** Cookies the Lambda guard dropped as malformed (RFC 6265 4.1.1), by name or placeholder: never a value. */
   readonly droppedCookies?: readonly string[];
   /** JWKS keys KMS did not read for this answer; a 200 with any is logged although failures-only. */
@@ -46,13 +50,55 @@ export interface Telemetry {
 
 export const METRICS_NAMESPACE = 'ParProxy';
 
-/** Keys the JWKS could not read, by service: their reasons are in the line's keyFailures. */
-export const JWKS_KEY_FAILURES_METRIC = 'JwksKeyFailures';
+/** The dimensions' names: `service` is Powertools' name for the function's, set on every line. */
+export const DIMENSIONS = { service: 'service', upstream: 'Upstream', reason: 'Reason' } as const;
+type DimensionName = (typeof DIMENSIONS)[keyof typeof DIMENSIONS];
 
-const UPSTREAM_METRICS: Readonly<Record<string, string>> = {
-  kms: 'KmsLatency',
-  secrets_manager: 'SecretsManagerLatency',
-  authorization_server: 'AuthorizationServerLatency',
+/** The Upstream of a failure or refusal that came from no upstream: the caller's mistake, the proxy's own bug. */
+export const NO_UPSTREAM = 'proxy';
+
+/**
+ * Every metric the functions publish, named once: the functions emit these, infra/monitoring.ts
+ * graphs them, and test/infra/contract.test.ts checks that the two are the same set.
+ */
+export const METRIC = {
+  pushed: 'Pushed',
+  tokensIssued: 'TokensIssued',
+  kmsLatency: 'KmsLatency',
+  secretsManagerLatency: 'SecretsManagerLatency',
+  authorizationServerLatency: 'AuthorizationServerLatency',
+  /** Keys the JWKS could not read: their reasons are in the line's keyFailures. */
+  jwksKeyFailures: 'JwksKeyFailures',
+  /** 4xx: the caller's doing, noticed by the proxy (Upstream=proxy) or the authorization server. */
+  refused: 'Refused',
+  /** 5xx: by the upstream that failed (Upstream=proxy for the proxy's own) and the OAuth error code. */
+  upstreamFailures: 'UpstreamFailures',
+} as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+const BY_SERVICE = [DIMENSIONS.service] as const;
+const BY_UPSTREAM_AND_REASON = [DIMENSIONS.service, DIMENSIONS.upstream, DIMENSIONS.reason] as const;
+
+/**
+ * The one dimension set each metric is published under. CloudWatch tells metrics apart by their
+ * exact dimension set, so this is also what every graph and alarm of it must query.
+ */
+export const METRIC_DIMENSIONS: Readonly<Record<MetricName, readonly DimensionName[]>> = {
+  [METRIC.pushed]: BY_SERVICE,
+  [METRIC.tokensIssued]: BY_SERVICE,
+  [METRIC.kmsLatency]: BY_SERVICE,
+  [METRIC.secretsManagerLatency]: BY_SERVICE,
+  [METRIC.authorizationServerLatency]: BY_SERVICE,
+  [METRIC.jwksKeyFailures]: BY_SERVICE,
+  [METRIC.refused]: BY_UPSTREAM_AND_REASON,
+  [METRIC.upstreamFailures]: BY_UPSTREAM_AND_REASON,
+};
+
+/** Each upstream's latency, emitted only by a request that called it. */
+export const UPSTREAM_LATENCY_METRICS: Readonly<Record<Upstream, MetricName>> = {
+  kms: METRIC.kmsLatency,
+  secrets_manager: METRIC.secretsManagerLatency,
+  authorization_server: METRIC.authorizationServerLatency,
 };
 
 interface MetricDirective {
@@ -62,35 +108,39 @@ interface MetricDirective {
 }
 
 /**
- * The EMF members of one request's line: successes, upstream latencies and JWKS key failures by `service`;
- * refusals (4xx, the caller's doing) and upstream failures (5xx) by `service` and OAuth error code.
+ * The EMF members of one request's line: successes, upstream latencies and JWKS key failures by
+ * `service`; refusals (4xx, the caller's doing) and upstream failures (5xx) also by Upstream and
+ * OAuth error code. One directive per dimension set, as METRIC_DIMENSIONS declares.
  */
 export function emfMembers(record: RequestRecord, timestamp: number): Record<string, unknown> {
-  const members: Record<string, unknown> = {};
-  const byService: MetricDirective = { Namespace: METRICS_NAMESPACE, Dimensions: [['service']], Metrics: [] };
-  if (record.success !== undefined && record.error === undefined) {
-    byService.Metrics.push({ Name: record.success, Unit: 'Count' });
-    members[record.success] = 1;
-  }
-  for (const [upstream, ms] of Object.entries(record.upstreamMs)) {
-    const name = UPSTREAM_METRICS[upstream];
-    if (name === undefined) continue;
-    byService.Metrics.push({ Name: name, Unit: 'Milliseconds' });
-    members[name] = ms;
+  const metrics: [MetricName, 'Count' | 'Milliseconds', number][] = [];
+  if (record.success !== undefined && record.error === undefined) metrics.push([record.success, 'Count', 1]);
+  for (const [upstream, ms] of Object.entries(record.upstreamMs) as [Upstream, number][]) {
+    const name = UPSTREAM_LATENCY_METRICS[upstream];
+    if (name !== undefined) metrics.push([name, 'Milliseconds', ms]);
   }
   // EMF gives a dimension one value per line, so the count cannot carry each key's own reason.
-  if (record.keyFailures !== undefined && record.keyFailures.length > 0) {
-    byService.Metrics.push({ Name: JWKS_KEY_FAILURES_METRIC, Unit: 'Count' });
-    members[JWKS_KEY_FAILURES_METRIC] = record.keyFailures.length;
-  }
-  const directives = byService.Metrics.length > 0 ? [byService] : [];
+  const keyFailures = record.keyFailures?.length ?? 0;
+  if (keyFailures > 0) metrics.push([METRIC.jwksKeyFailures, 'Count', keyFailures]);
+  const members: Record<string, unknown> = {};
   if (record.error !== undefined) {
-    const name = record.status < 500 ? 'Refused' : 'UpstreamFailures';
-    directives.push({ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Reason']], Metrics: [{ Name: name, Unit: 'Count' }] });
-    members[name] = 1;
-    members.Reason = record.error;
+    metrics.push([record.status < 500 ? METRIC.refused : METRIC.upstreamFailures, 'Count', 1]);
+    members[DIMENSIONS.upstream] = record.upstream ?? NO_UPSTREAM;
+    members[DIMENSIONS.reason] = record.error;
   }
-  if (directives.length > 0) members._aws = { Timestamp: timestamp, CloudWatchMetrics: directives };
+  if (metrics.length === 0) return members;
+  const directives = new Map<string, MetricDirective>();
+  for (const [name, unit, value] of metrics) {
+    const dimensions = METRIC_DIMENSIONS[name];
+    let directive = directives.get(dimensions.join());
+    if (directive === undefined) {
+      directive = { Namespace: METRICS_NAMESPACE, Dimensions: [[...dimensions]], Metrics: [] };
+      directives.set(dimensions.join(), directive);
+    }
+    directive.Metrics.push({ Name: name, Unit: unit });
+    members[name] = value;
+  }
+  members._aws = { Timestamp: timestamp, CloudWatchMetrics: [...directives.values()] };
   return members;
 }
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
-import { InvalidRequestError, NotFoundError, OAuthError, ServerError } from '../core/errors.ts';
-import type { KeyFailure, Telemetry } from './observability.ts';
+import { InvalidRequestError, NotFoundError, OAuthError, ServerError, type Upstream } from '../core/errors.ts';
+import type { KeyFailure, MetricName, Telemetry } from './observability.ts';
 
 export interface ProxyVariables {
-  /** Milliseconds per upstream, added up by `timed`. */
-  upstreamMs: Record<string, number>;
+  /** Milliseconds per upstream, added up as the adapters report their calls through the deadline. */
+  upstreamMs: Partial<Record<Upstream, number>>;
   /** The success metric of this request, set by the route. */
-  success?: string;
+  success?: MetricName;
   /** The request's time budget, disposed of when it is answered. */
   deadline?: Deadline;
   /** JWKS keys that could not be read, set by the route: logged even on a 200. */
@@ -63,6 +63,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       upstreamMs: c.get('upstreamMs'),
       ...(c.get('success') === undefined || failure !== undefined ? {} : { success: c.get('success') }),
       ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
+      ...(failure?.upstream === undefined ? {} : { upstream: failure.upstream }),
       ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
       ...(droppedCookies === undefined ? {} : { droppedCookies }),
       ...(keyFailures === undefined ? {} : { keyFailures }),
@@ -94,20 +95,15 @@ export function errorResponse(c: Context, error: OAuthError): Response {
   return c.json(error.toJSON(), error.status as 400, headers);
 }
 
-/** Starts the request's time budget (REQUEST_BUDGET_MS, `perCallMs` per upstream call). */
+/**
+ * Starts the request's time budget (REQUEST_BUDGET_MS, `perCallMs` per upstream call); the calls
+ * made under it add their milliseconds to the request's record, each under its own upstream.
+ */
 export function startDeadline(c: Context<ProxyEnv>, clock: () => number, perCallMs: number): Deadline {
-  const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, perCallMs);
+  const upstreamMs = c.get('upstreamMs');
+  const deadline = Deadline.start(clock, REQUEST_BUDGET_MS, perCallMs, (upstream, ms) => {
+    upstreamMs[upstream] = (upstreamMs[upstream] ?? 0) + ms;
+  });
   c.set('deadline', deadline);
   return deadline;
-}
-
-/** Runs one upstream call and adds its duration to the request's record. */
-export async function timed<T>(c: Context<ProxyEnv>, upstream: string, clock: () => number, call: () => Promise<T>): Promise<T> {
-  const started = clock();
-  try {
-    return await call();
-  } finally {
-    const upstreamMs = c.get('upstreamMs');
-    upstreamMs[upstream] = (upstreamMs[upstream] ?? 0) + clock() - started;
-  }
 }

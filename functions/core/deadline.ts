@@ -1,6 +1,13 @@
+import type { Upstream } from './errors.ts';
+
+/** Where a request's upstream calls report their milliseconds: its log line (functions/app/proxy-app.ts). */
+export type UpstreamTimer = (upstream: Upstream, ms: number) => void;
+
 /**
  * A request's time budget. Every upstream call gets min(per-call timeout, time left), so a request
- * ends inside the function timeout however many retries it makes.
+ * ends inside the function timeout however many retries it makes. It goes with the request to every
+ * adapter, so the adapters also report through it how long each upstream took, without knowing
+ * where that goes.
  */
 export class Deadline {
   private timers?: ReturnType<typeof setTimeout>[];
@@ -9,10 +16,39 @@ export class Deadline {
     private readonly clock: () => number,
     private readonly endsAt: number,
     private readonly perCallMs: number,
+    private readonly onUpstream?: UpstreamTimer,
   ) {}
 
-  static start(clock: () => number, budgetMs: number, perCallMs: number): Deadline {
-    return new Deadline(clock, clock() + budgetMs, perCallMs);
+  static start(clock: () => number, budgetMs: number, perCallMs: number, onUpstream?: UpstreamTimer): Deadline {
+    return new Deadline(clock, clock() + budgetMs, perCallMs, onUpstream);
+  }
+
+  /** Runs a call to `upstream` and reports its duration. */
+  async timed<T>(upstream: Upstream, call: () => Promise<T>): Promise<T> {
+    const started = this.clock();
+    try {
+      return await call();
+    } finally {
+      this.onUpstream?.(upstream, this.clock() - started);
+    }
+  }
+
+  /**
+   * Reads a value a cache keeps: `get` is given the shared signal's factory, which the cache calls
+   * only when it loads. Only then was `upstream` called, and only then is the duration reported: a
+   * cache hit is no upstream latency, not even a 0.
+   */
+  async cached<T>(upstream: Upstream, get: (signal: () => AbortSignal) => Promise<T>): Promise<T> {
+    const started = this.clock();
+    let called = false;
+    try {
+      return await get(() => {
+        called = true;
+        return this.sharedSignal();
+      });
+    } finally {
+      if (called) this.onUpstream?.(upstream, this.clock() - started);
+    }
   }
 
   remaining(): number {

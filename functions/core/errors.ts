@@ -1,3 +1,13 @@
+/** The services the proxy calls: a failure names the one it came from, and so does its metric. */
+export type Upstream = 'kms' | 'secrets_manager' | 'authorization_server';
+
+/** How descriptions name each upstream. */
+export const UPSTREAM_NAMES: Readonly<Record<Upstream, string>> = {
+  kms: 'KMS',
+  secrets_manager: 'Secrets Manager',
+  authorization_server: 'the authorization server',
+};
+
 /**
  * Every failure the proxy answers with is an OAuthError: an HTTP status, an OAuth `error` code
  * (RFC 6749 5.2, RFC 9126 2.3) and a description that is safe to show to anyone. Descriptions never
@@ -11,6 +21,8 @@ export class OAuthError extends Error {
     readonly description: string,
     /** Seconds, for 503 answers: sent as Retry-After. */
     readonly retryAfter?: number,
+    /** The upstream whose answer (or silence) this is; none for the caller's mistakes and the proxy's own. */
+    readonly upstream?: Upstream,
   ) {
     super(`${error}: ${description}`);
   }
@@ -64,39 +76,42 @@ export class NotFoundError extends OAuthError {
 export class UpstreamRefusedError extends OAuthError {
   override readonly name = 'UpstreamRefusedError';
   constructor(status: number, error: string, description: string) {
-    super(status, error, description);
+    super(status, error, description, undefined, 'authorization_server');
   }
 }
 
 /** 502: an upstream answered, but not with anything we can use (5xx, garbage, a reset). */
 export class UpstreamError extends OAuthError {
   override readonly name = 'UpstreamError';
-  constructor(description: string) {
-    super(502, 'server_error', description);
+  constructor(description: string, upstream: Upstream) {
+    super(502, 'server_error', description, undefined, upstream);
   }
 }
 
 /** 503: throttled or unavailable after retries; the caller may try again after `retryAfter` seconds. */
 export class TemporarilyUnavailableError extends OAuthError {
   override readonly name = 'TemporarilyUnavailableError';
-  constructor(description: string, retryAfter = 1) {
-    super(503, 'temporarily_unavailable', description, retryAfter);
+  constructor(description: string, upstream: Upstream, retryAfter = 1) {
+    super(503, 'temporarily_unavailable', description, retryAfter, upstream);
   }
 }
 
 /** 504: an upstream did not answer within its time budget. */
 export class UpstreamTimeoutError extends OAuthError {
   override readonly name = 'UpstreamTimeoutError';
-  constructor(upstream: string) {
-    super(504, 'temporarily_unavailable', `${upstream} did not answer in time`);
+  constructor(upstream: Upstream) {
+    super(504, 'temporarily_unavailable', `${UPSTREAM_NAMES[upstream]} did not answer in time`, undefined, upstream);
   }
 }
 
-/** 500: the proxy itself is misconfigured or broken. Never caused by what a caller sent. */
+/**
+ * 500: the proxy itself is misconfigured or broken. Never caused by what a caller sent. `upstream`
+ * names the service that showed it (a key KMS will not use, a secret that is not one), if any.
+ */
 export class ServerError extends OAuthError {
   override readonly name = 'ServerError';
-  constructor(description: string) {
-    super(500, 'server_error', description);
+  constructor(description: string, upstream?: Upstream) {
+    super(500, 'server_error', description, undefined, upstream);
   }
 }
 

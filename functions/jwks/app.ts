@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { PublicJwk } from '../adapters/kms-signer.ts';
 import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
 import type { PublishedKeys } from './published-keys.ts';
 
 export interface JwksDependencies {
@@ -30,7 +30,8 @@ export function createJwksApp(deps: JwksDependencies): Hono<ProxyEnv> {
   let serialized: { readonly keys: readonly PublicJwk[]; readonly body: string } | undefined;
   app.get('/.well-known/jwks.json', async (c) => {
     const deadline = startDeadline(c, clock, deps.upstreamTimeoutMs);
-    const read = await timed(c, 'kms', clock, () => deps.keys.read(() => deadline.sharedSignal()));
+    // The keys are read in parallel: one KmsLatency for them all, when any was read from KMS.
+    const read = await deadline.cached('kms', (signal) => deps.keys.read(signal));
     if (read.failures.length > 0) c.set('keyFailures', read.failures);
     if (read.activeFailure !== undefined) throw read.activeFailure.error;
     const { keys } = read;

@@ -4,8 +4,8 @@ import type { ClientAuthentication } from '../adapters/client-authentication.ts'
 import type { KmsSigner } from '../adapters/kms-signer.ts';
 import { pushAuthorizationRequest } from '../adapters/pushed-authorization.ts';
 import { originCheck, readJsonBody } from '../app/http.ts';
-import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, timed, type ProxyEnv } from '../app/proxy-app.ts';
+import { METRIC, type Telemetry } from '../app/observability.ts';
+import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
 import type { ParConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
 import { parseIntent } from '../core/intent.ts';
@@ -50,15 +50,15 @@ export function createParApp(deps: ParDependencies): Hono<ProxyEnv> {
       ttl: config.requestObjectTtl,
       now: clock(),
     });
-    const requestObject = await timed(c, 'kms', clock, () => signer.signJwt(claims, REQUEST_OBJECT_TYP, deadline));
-    const pushed = await timed(c, 'authorization_server', clock, () =>
-      pushAuthorizationRequest(server, deps.clientAuthentication, config.clientId, requestObject, deadline),
-    );
+    // Each adapter reports its own upstream's time through the deadline (the secret and the client
+    // assertion are not the authorization server's).
+    const requestObject = await signer.signJwt(claims, REQUEST_OBJECT_TYP, deadline);
+    const pushed = await pushAuthorizationRequest(server, deps.clientAuthentication, config.clientId, requestObject, deadline);
     // RFC 9126 4: the browser carries only client_id and request_uri.
     const authorizationUrl = new URL(await server.endpoint('authorization', deadline));
     authorizationUrl.searchParams.set('client_id', config.clientId);
     authorizationUrl.searchParams.set('request_uri', pushed.requestUri);
-    c.set('success', 'Pushed');
+    c.set('success', METRIC.pushed);
     return c.json(
       {
         request_uri: pushed.requestUri,

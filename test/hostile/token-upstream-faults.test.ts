@@ -54,8 +54,10 @@ async function call(handler: ApiGatewayHandler, body: Record<string, unknown> = 
 }
 
 type Expected = ExpectedFailure;
+/** Which upstream the log line's Upstream dimension names (issue 11). */
+type Upstream = 'kms' | 'secrets_manager' | 'authorization_server';
 
-async function row(handler: ApiGatewayHandler, expected: Expected, body?: Record<string, unknown>): Promise<Answer> {
+async function row(handler: ApiGatewayHandler, expected: Expected, upstream: Upstream, body?: Record<string, unknown>): Promise<Answer> {
   const before = harness.calls();
   const output = captureOutput();
   const answer = await call(handler, body).finally(() => output.restore());
@@ -66,6 +68,8 @@ async function row(handler: ApiGatewayHandler, expected: Expected, body?: Record
   const line = output.lines().find((l) => l.message === 'request');
   expect(line, 'the request log line').toMatchObject({ status: expected.status, [metric]: 1, Reason: expected.error });
   expect(line).not.toHaveProperty(metric === 'Refused' ? 'UpstreamFailures' : 'Refused');
+  // Issue 11: which upstream failed (or refused): a Secrets Manager throttle and a 429 are both temporarily_unavailable.
+  expect(line, 'the Upstream dimension').toMatchObject({ Upstream: upstream });
   return answer;
 }
 
@@ -143,13 +147,13 @@ const asRows: [string, Reply, Expected][] = [
 describe('authorization server faults on the token endpoint (RFC 6749 5.2)', () => {
   it.each(asRows)('%s', async (_name, reply, expected) => {
     harness.as.script('token', () => reply);
-    await row(token, expected);
+    await row(token, expected, 'authorization_server');
     await recovers();
   });
 
   it('a refresh_token refused with invalid_grant: 400 with its error', async () => {
     harness.as.script('token', () => ({ status: 400, body: { error: 'invalid_grant', error_description: 'refresh token expired' } }));
-    await row(token, { status: 400, error: 'invalid_grant', calls: { as: 1 } }, { grant_type: 'refresh_token', refresh_token: `refresh-token-${MARK}-1` });
+    await row(token, { status: 400, error: 'invalid_grant', calls: { as: 1 } }, 'authorization_server', { grant_type: 'refresh_token', refresh_token: `refresh-token-${MARK}-1` });
     await recovers();
   });
 
@@ -175,7 +179,7 @@ describe('client secret rotation on the token endpoint', () => {
   it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second request', async () => {
     harness.as.script('token', refuseAllBut(undefined));
     // AWSCURRENT again (unchanged), then AWSPREVIOUS (there is none yet).
-    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 2, as: 1 } });
+    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 2, as: 1 } }, 'authorization_server');
     await recovers();
   });
 
@@ -195,7 +199,7 @@ describe('client secret rotation on the token endpoint', () => {
   it('a rotated secret refused as well: 502 invalid_client after exactly one retry', async () => {
     harness.secretsManager.rotate(SECRET_NAME, JSON.stringify({ client_secret: ROTATED[1] }));
     harness.as.script('token', refuseAllBut(undefined));
-    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 1, as: 2 } });
+    await row(token, { status: 502, error: 'invalid_client', calls: { secretsManager: 1, as: 2 } }, 'authorization_server');
     await recovers();
   });
 
@@ -234,7 +238,7 @@ describe('Secrets Manager faults (a cold container reads the secret)', () => {
     const handler = coldToken();
     harness.secretsManager.setFault(smFault(fault));
     // Cold: discovery, then the secret; the token request is never made.
-    await row(handler, expected);
+    await row(handler, expected, 'secrets_manager');
     await recovers(handler);
   });
 
@@ -250,25 +254,48 @@ describe('Secrets Manager faults (a cold container reads the secret)', () => {
   });
 });
 
+describe('each upstream\'s latency under its own name (issue 11)', () => {
+  it('a cold /token with a slow Secrets Manager: SecretsManagerLatency has it, AuthorizationServerLatency does not; warm, no SecretsManagerLatency', async () => {
+    const SLOW_MS = 200;
+    const handler = coldToken();
+    const lineOf = async () => {
+      const output = captureOutput();
+      const answer = await call(handler).finally(() => output.restore());
+      leaks.add(output.text());
+      expect(answer.status, answer.raw).toBe(200);
+      return output.lines().find((l) => l.message === 'request')!;
+    };
+    harness.secretsManager.setFault(() => ({ kind: 'delay', ms: SLOW_MS }));
+    const cold = await lineOf().finally(() => harness.secretsManager.setFault(undefined));
+    expect(cold).toMatchObject({ TokensIssued: 1 });
+    expect(cold.SecretsManagerLatency).toBeGreaterThanOrEqual(SLOW_MS - 5);
+    expect(cold.AuthorizationServerLatency).toBeLessThan(SLOW_MS / 2);
+    const warm = await lineOf();
+    expect(warm).not.toHaveProperty('SecretsManagerLatency');
+    expect(warm).toMatchObject({ AuthorizationServerLatency: expect.any(Number) });
+    expect(warm).not.toHaveProperty('KmsLatency');
+  });
+});
+
 describe('discovery', () => {
   it('unreachable at cold start: 502, not cached, the next request succeeds', async () => {
     const handler = coldToken();
     harness.as.script('discovery', () => ({ status: 503, body: 'down' }));
-    await row(handler, { status: 502, error: 'server_error', calls: { as: 1 } });
+    await row(handler, { status: 502, error: 'server_error', calls: { as: 1 } }, 'authorization_server');
     await recovers(handler);
   });
 
   it('hanging at cold start: 504 within the per-call timeout, the next request succeeds', async () => {
     const handler = coldToken();
     harness.as.script('discovery', () => ({ hang: true }));
-    await row(handler, { status: 504, error: 'temporarily_unavailable', calls: { as: 1 }, within: HANG_BUDGET });
+    await row(handler, { status: 504, error: 'temporarily_unavailable', calls: { as: 1 }, within: HANG_BUDGET }, 'authorization_server');
     await recovers(handler);
   });
 
   it('a discovery document without a token_endpoint: 500 server_error, no secret read, no token request', async () => {
     const handler = coldToken();
     harness.as.script('discovery', () => ({ status: 200, body: { issuer: harness.as.issuer } }));
-    await row(handler, { status: 500, error: 'server_error', calls: { as: 1 } });
+    await row(handler, { status: 500, error: 'server_error', calls: { as: 1 } }, 'authorization_server');
     harness.as.reset();
   });
 

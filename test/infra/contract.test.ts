@@ -1,16 +1,153 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lambdaHandler, type ApiGatewayHandler } from '../../functions/app/lambda.ts';
+import { METRIC_DIMENSIONS } from '../../functions/app/observability.ts';
 import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
-import { METRICS_NAMESPACE as HANDLERS_NAMESPACE } from '../../functions/app/observability.ts';
+import { jwksAppFromEnv } from '../../functions/jwks/wiring.ts';
+import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { METRICS_NAMESPACE } from '../../infra/proxy-functions.ts';
-import { functionEnv, resolvedEnv, synthesize } from './helpers.ts';
+import { invoke, REDIRECT_URI, startHarness, validIntent, type Harness } from '../helpers/harness.ts';
+import { captureOutput } from '../helpers/output.ts';
+import { functionEnv, resolvedEnv, resources, synthesize } from './helpers.ts';
+
+/** A metric as CloudWatch tells them apart: its name and dimension names; `service` when a query fixes it. */
+interface MetricKey {
+  readonly name: string;
+  readonly dimensions: string;
+  readonly service?: string;
+}
+const key = (name: string, dimensions: readonly string[], service?: string): MetricKey => ({
+  name,
+  dimensions: [...dimensions].sort().join(','),
+  ...(service === undefined ? {} : { service }),
+});
+const show = (m: MetricKey) => `${m.name}{${m.dimensions}}${m.service === undefined ? '' : `@${m.service}`}`;
+const sameMetric = (a: MetricKey, b: MetricKey) => a.name === b.name && a.dimensions === b.dimensions;
+
+interface Directive {
+  readonly Namespace: string;
+  readonly Dimensions: string[][];
+  readonly Metrics: { readonly Name: string }[];
+}
+
+/** The metrics of the EMF request lines a function printed, each with the service its line names. */
+function emitted(lines: readonly Record<string, unknown>[]): MetricKey[] {
+  return lines.flatMap((line) => {
+    const directives = (line._aws as { CloudWatchMetrics?: Directive[] } | undefined)?.CloudWatchMetrics ?? [];
+    return directives.flatMap((directive) => {
+      expect(directive.Namespace).toBe(METRICS_NAMESPACE);
+      return directive.Dimensions.flatMap((dimensions) => {
+        // EMF: every dimension has one string value on the line, or CloudWatch drops the metric.
+        for (const dimension of dimensions) expect(typeof line[dimension], dimension).toBe('string');
+        return directive.Metrics.map((metric) => key(metric.Name, dimensions, String(line.service)));
+      });
+    });
+  });
+}
+
+/** The DashboardBody as JSON: its references (region, function and log group names) become a placeholder. */
+function dashboardBody(body: unknown): { widgets: { properties: { metrics?: unknown[][] } }[] } {
+  const join = (body as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  const text = join === undefined ? String(body) : join[1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  return JSON.parse(text) as { widgets: { properties: { metrics?: unknown[][] } }[] };
+}
+
+/** Every metric of our namespace the dashboard and the alarms read: plain metrics and SEARCH expressions. */
+function queried(template: ReturnType<typeof synthesize>['template']): MetricKey[] {
+  const found: MetricKey[] = [];
+  const dashboards = Object.values(resources(template, 'AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  for (const widget of dashboardBody(dashboards[0]!.Properties!.DashboardBody).widgets) {
+    for (const entry of widget.properties.metrics ?? []) {
+      const [first] = entry;
+      if (typeof first === 'object' && first !== null) {
+        const expression = String((first as { expression?: string }).expression ?? '');
+        for (const [, schema, name] of expression.matchAll(/SEARCH\('\{([^}]*)\}\s+MetricName="([^"]+)"/g)) {
+          const [namespace, ...dimensions] = schema!.split(',').map((part) => part.trim());
+          if (namespace === METRICS_NAMESPACE) found.push(key(name!, dimensions));
+        }
+        continue;
+      }
+      if (first !== METRICS_NAMESPACE) continue;
+      const pairs = entry.slice(2).filter((part) => typeof part === 'string') as string[];
+      const dimensions = Object.fromEntries(pairs.flatMap((part, i) => (i % 2 === 0 ? [[part, pairs[i + 1]]] : [])));
+      found.push(key(String(entry[1]), Object.keys(dimensions), dimensions.service));
+    }
+  }
+  type AlarmMetric = { Namespace?: string; MetricName?: string; Dimensions?: { Name: string; Value: unknown }[] };
+  for (const alarm of Object.values(resources(template, 'AWS::CloudWatch::Alarm'))) {
+    const props = alarm.Properties as AlarmMetric & { Metrics?: { MetricStat?: { Metric: AlarmMetric } }[] };
+    const metrics = [props, ...(props.Metrics ?? []).flatMap((m) => (m.MetricStat === undefined ? [] : [m.MetricStat.Metric]))];
+    for (const metric of metrics) {
+      if (metric.Namespace !== METRICS_NAMESPACE || metric.MetricName === undefined) continue;
+      const dimensions = metric.Dimensions ?? [];
+      const service = dimensions.find((d) => d.Name === 'service')?.Value;
+      found.push(key(metric.MetricName, dimensions.map((d) => d.Name), typeof service === 'string' ? service : undefined));
+    }
+  }
+  return found;
+}
 
 /**
  * The stack and the handlers agree: the environment each function gets is one its own loader
- * (functions/core/config.ts) accepts, with the values the deployment asked for.
+ * (functions/core/config.ts) accepts, with the values the deployment asked for; and the metrics the
+ * dashboard and alarms read are the ones the functions print.
  */
 describe('infra and handlers contract', () => {
-  it('the metrics namespace is the one the handlers publish to', () => {
-    expect(METRICS_NAMESPACE).toBe(HANDLERS_NAMESPACE);
+  describe('metrics (issue 11: a graph of a metric nobody emits shows nothing, and says nothing is wrong)', () => {
+    let harness: Harness;
+    const lines: Record<string, unknown>[] = [];
+    beforeAll(async () => {
+      harness = await startHarness();
+      const env = harness.env;
+      const run = async (handler: ApiGatewayHandler, options: Parameters<typeof invoke>[1], status: number) => {
+        const output = captureOutput();
+        const answer = await invoke(handler, options).finally(() => output.restore());
+        expect(answer.status, answer.raw).toBe(status);
+        lines.push(...output.lines().filter((line) => line.message === 'request'));
+      };
+      // Each function through success, refusal and upstream failure paths, cold (so every cache loads).
+      const par = harness.coldPar();
+      await run(par, { body: validIntent() }, 201);
+      await run(par, { body: { ...validIntent(), redirect_uri: 'https://evil.example.com/cb' } }, 400);
+      harness.as.script('par', () => ({ status: 429, body: '' }));
+      await run(par, { body: validIntent() }, 503);
+      harness.as.reset();
+      const tokenBody = { grant_type: 'authorization_code', code: 'c', code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT_URI };
+      for (const overrides of [{}, { CLIENT_AUTH_METHOD: 'private_key_jwt' }]) {
+        await run(lambdaHandler(tokenAppFromEnv({ ...env, ...overrides })), { path: '/token', body: tokenBody }, 200);
+      }
+      const token = lambdaHandler(tokenAppFromEnv(env));
+      await run(token, { path: '/token', body: { grant_type: 'password' } }, 400);
+      harness.secretsManager.setFault(() => ({ kind: 'error', type: 'ThrottlingException', status: 400 }));
+      await run(token, { path: '/token', body: tokenBody }, 503);
+      harness.secretsManager.setFault(undefined);
+      const broken = harness.kms.createKey();
+      harness.kms.setKeyState(broken.arn, 'Disabled');
+      const jwks = { method: 'GET', path: '/.well-known/jwks.json', headers: {} };
+      await run(lambdaHandler(jwksAppFromEnv({ ...env, PUBLISHED_KMS_KEY_IDS: broken.arn })), jwks, 200);
+      harness.kms.setFault(() => ({ kind: 'error', type: 'ThrottlingException', status: 400 }));
+      await run(lambdaHandler(jwksAppFromEnv(env)), jwks, 503);
+      harness.kms.setFault(undefined);
+    }, 30_000);
+    afterAll(() => harness?.close());
+
+    it('the functions emit every declared metric, under its declared dimensions, and nothing else', () => {
+      const declared = Object.entries(METRIC_DIMENSIONS).map(([name, dimensions]) => key(name, dimensions));
+      const printed = emitted(lines);
+      expect([...new Set(printed.map((m) => show({ ...m, service: undefined })))].sort()).toEqual(declared.map(show).sort());
+    });
+
+    it('the dashboard and alarms read only metrics the functions emit, and graph every one of them', () => {
+      const { template } = synthesize({});
+      const reads = queried(template);
+      const printed = emitted(lines);
+      expect(reads.length).toBeGreaterThan(5);
+      // A query that fixes the service reads what that service prints; a SEARCH, what any prints.
+      const unread = reads.filter((q) => !printed.some((m) => sameMetric(m, q) && (q.service === undefined || q.service === m.service)));
+      expect(unread.map(show), 'queried but never emitted').toEqual([]);
+      const ungraphed = printed.filter((m) => !reads.some((q) => sameMetric(m, q) && (q.service === undefined || q.service === m.service)));
+      expect([...new Set(ungraphed.map(show))], 'emitted but not on the dashboard').toEqual([]);
+    }, 60_000);
   });
 
   it('client_secret_post: every handler loads its environment', () => {

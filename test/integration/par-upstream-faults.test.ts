@@ -35,8 +35,10 @@ afterAll(async () => {
 });
 
 type Expected = ExpectedFailure;
+/** Which upstream the log line's Upstream dimension names (issue 11). */
+type Upstream = 'kms' | 'secrets_manager' | 'authorization_server';
 
-async function row(handler: ApiGatewayHandler, expected: Expected): Promise<Answer> {
+async function row(handler: ApiGatewayHandler, expected: Expected, upstream: Upstream): Promise<Answer> {
   const before = harness.calls();
   const output = captureOutput();
   const answer = await invoke(handler, { body: validIntent() }).finally(() => output.restore());
@@ -47,7 +49,20 @@ async function row(handler: ApiGatewayHandler, expected: Expected): Promise<Answ
   const metric = expected.status < 500 ? 'Refused' : 'UpstreamFailures';
   expect(line, 'the request log line').toMatchObject({ status: expected.status, [metric]: 1, Reason: expected.error });
   expect(line).not.toHaveProperty(metric === 'Refused' ? 'UpstreamFailures' : 'Refused');
+  // Issue 11: which upstream failed (or refused), not only the OAuth error code, which two upstreams can share.
+  expect(line, 'the Upstream dimension').toMatchObject({ Upstream: upstream });
   return answer;
+}
+
+/** The request log lines of one successful /par, with its latency members. */
+async function succeeds(handler: ApiGatewayHandler): Promise<Record<string, unknown>> {
+  const output = captureOutput();
+  const answer = await invoke(handler, { body: validIntent() }).finally(() => output.restore());
+  leaks.push(output.text());
+  expect(answer.status, answer.raw).toBe(201);
+  const line = output.lines().find((l) => l.message === 'request');
+  expect(line).toMatchObject({ status: 201, Pushed: 1 });
+  return line!;
 }
 
 async function recovers(handler: ApiGatewayHandler = par): Promise<void> {
@@ -103,7 +118,7 @@ const asRows: [string, Reply, Expected][] = [
 describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
   it.each(asRows)('%s', async (_name, reply, expected) => {
     harness.as.script('par', () => reply);
-    const answer = await row(par, expected);
+    const answer = await row(par, expected, 'authorization_server');
     // The server's own description, when it is within RFC 6749 5.2's characters.
     const sent = 'body' in reply && typeof reply.body === 'object' ? (reply.body as Record<string, unknown>).error_description : undefined;
     if (expected.error !== 'server_error' && sent !== undefined) expect(answer.body.error_description).toBe(sent);
@@ -121,7 +136,7 @@ describe('authorization server faults on the PAR push (RFC 9126 2.3)', () => {
   it('401 invalid_client with no other secret to try: 502 invalid_client after one lookup, no second push (the proxy is misconfigured)', async () => {
     harness.as.script('par', () => ({ status: 401, body: { error: 'invalid_client' } }));
     // AWSCURRENT again (unchanged), then AWSPREVIOUS (none).
-    await row(par, { status: 502, error: 'invalid_client', calls: { kms: 1, secretsManager: 2, as: 1 } });
+    await row(par, { status: 502, error: 'invalid_client', calls: { kms: 1, secretsManager: 2, as: 1 } }, 'authorization_server');
     await recovers();
   });
 });
@@ -188,7 +203,7 @@ describe('KMS faults', () => {
     ['access denied (misconfiguration)', { kind: 'error', type: 'AccessDeniedException', status: 400 }, { status: 500, error: 'server_error', calls: { kms: 1 } }],
   ])('%s', async (_name, fault, expected) => {
     harness.kms.setFault(kmsFault(fault));
-    await row(par, expected);
+    await row(par, expected, 'kms');
     await recovers();
   });
 });
@@ -208,7 +223,7 @@ describe('Secrets Manager faults (a cold container fetches the secret)', () => {
     const handler = harness.coldPar();
     harness.secretsManager.setFault(kmsFault(fault));
     // Cold: GetPublicKey and Sign, discovery, then the secret; the push is never made.
-    await row(handler, expected);
+    await row(handler, expected, 'secrets_manager');
     await recovers(handler);
   });
 });
@@ -217,14 +232,14 @@ describe('discovery', () => {
   it('unreachable at cold start: 502, not cached, the next request succeeds', async () => {
     const handler = harness.coldPar();
     harness.as.script('discovery', () => ({ status: 503, body: 'down' }));
-    await row(handler, { status: 502, error: 'server_error', calls: { kms: 2, as: 1 } });
+    await row(handler, { status: 502, error: 'server_error', calls: { kms: 2, as: 1 } }, 'authorization_server');
     await recovers(handler);
   });
 
   it('a discovery document for another issuer is refused (OpenID Connect Discovery 4.3)', async () => {
     const handler = harness.coldPar();
     harness.as.script('discovery', () => ({ status: 200, body: { issuer: 'https://evil.example.com/' } }));
-    await row(handler, { status: 500, error: 'server_error', calls: { kms: 2, as: 1 } });
+    await row(handler, { status: 500, error: 'server_error', calls: { kms: 2, as: 1 } }, 'authorization_server');
     await recovers(handler);
   });
 
@@ -234,6 +249,36 @@ describe('discovery', () => {
     expect((await invoke(par, { body: validIntent() })).status).toBe(201);
     expect(harness.calls().as - before.as).toBe(1);
     harness.as.reset();
+  });
+});
+
+describe('each upstream\'s latency under its own name (issue 11)', () => {
+  const SLOW_MS = 200;
+  const delayed = (): Fault => ({ kind: 'delay', ms: SLOW_MS });
+
+  it('a cold /par with a slow Secrets Manager: SecretsManagerLatency has it, AuthorizationServerLatency does not', async () => {
+    const handler = harness.coldPar();
+    harness.secretsManager.setFault(delayed);
+    const cold = await succeeds(handler).finally(() => harness.secretsManager.setFault(undefined));
+    expect(cold.SecretsManagerLatency).toBeGreaterThanOrEqual(SLOW_MS - 5);
+    expect(cold.AuthorizationServerLatency).toBeLessThan(SLOW_MS / 2);
+    expect(cold.KmsLatency).toEqual(expect.any(Number));
+    // Warm: the secret is cached (5 min), Secrets Manager is not called, and no latency is made up for it.
+    const warm = await succeeds(handler);
+    expect(warm).not.toHaveProperty('SecretsManagerLatency');
+    expect(warm).toMatchObject({ KmsLatency: expect.any(Number), AuthorizationServerLatency: expect.any(Number) });
+  });
+
+  it('private_key_jwt with a slow KMS: the assertion\'s Sign is KmsLatency, not AuthorizationServerLatency', async () => {
+    const handler = harness.coldPar({ CLIENT_AUTH_METHOD: 'private_key_jwt' });
+    await succeeds(handler); // the kid, read once
+    harness.kms.setFault(delayed);
+    const before = harness.calls();
+    const line = await succeeds(handler).finally(() => harness.kms.setFault(undefined));
+    expect(harness.calls().kms - before.kms, 'two Signs: the request object and the client assertion').toBe(2);
+    expect(line.KmsLatency).toBeGreaterThanOrEqual(2 * SLOW_MS - 10);
+    expect(line.AuthorizationServerLatency).toBeLessThan(SLOW_MS / 2);
+    expect(line).not.toHaveProperty('SecretsManagerLatency');
   });
 });
 

@@ -2,7 +2,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { rsaThumbprint } from '../../functions/adapters/kms-signer.ts';
-import { emfMembers, jsonLineTelemetry, METRICS_NAMESPACE, type RequestRecord } from '../../functions/app/observability.ts';
+import {
+  DIMENSIONS,
+  emfMembers,
+  jsonLineTelemetry,
+  METRIC,
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+  NO_UPSTREAM,
+  UPSTREAM_LATENCY_METRICS,
+  type RequestRecord,
+} from '../../functions/app/observability.ts';
 import { captureOutput } from '../helpers/output.ts';
 
 const keyFailure = {
@@ -29,19 +39,46 @@ describe('the request log line', () => {
     for (const record of [
       { ...base, success: 'Pushed' },
       { ...base, status: 400, upstreamMs: {}, error: 'invalid_request', errorDescription: 'x' },
-      { ...base, status: 503, error: 'temporarily_unavailable', errorDescription: 'y', success: 'Pushed' },
+      { ...base, status: 503, error: 'temporarily_unavailable', errorDescription: 'y', success: 'Pushed', upstream: 'kms' },
+      { ...base, status: 400, error: 'invalid_scope', upstream: 'authorization_server', upstreamMs: { secrets_manager: 9, authorization_server: 6 } },
       { ...base, route: '/.well-known/jwks.json', status: 200, keyFailures: [keyFailure] },
       { ...base, status: 500, error: 'server_error', keyFailures: [{ ...keyFailure, active: true }, keyFailure] },
-    ]) {
+    ] satisfies RequestRecord[]) {
       const members = emfMembers(record, 1);
       const line = { service: 'par', ...record, ...members } as Record<string, unknown>;
       const directives = (members._aws as { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics;
       for (const directive of directives) {
         expect(directive.Namespace).toBe(METRICS_NAMESPACE);
         for (const dimension of directive.Dimensions.flat()) expect(typeof line[dimension]).toBe('string');
-        for (const metric of directive.Metrics) expect(typeof line[metric.Name]).toBe('number');
+        for (const metric of directive.Metrics) {
+          expect(typeof line[metric.Name]).toBe('number');
+          // Published under exactly the declared dimensions: what the dashboard queries.
+          expect(directive.Dimensions, metric.Name).toEqual([METRIC_DIMENSIONS[metric.Name as keyof typeof METRIC_DIMENSIONS]]);
+        }
       }
     }
+  });
+
+  it('names each upstream\'s latency on its own', () => {
+    const members = emfMembers({ ...base, upstreamMs: { kms: 5, secrets_manager: 40, authorization_server: 6 } }, 1);
+    expect(members).toMatchObject({ KmsLatency: 5, SecretsManagerLatency: 40, AuthorizationServerLatency: 6 });
+    expect(Object.values(UPSTREAM_LATENCY_METRICS).sort()).toEqual(['AuthorizationServerLatency', 'KmsLatency', 'SecretsManagerLatency']);
+    // No Secrets Manager call (the secret was cached): no SecretsManagerLatency, not a 0.
+    expect(emfMembers(base, 1)).not.toHaveProperty('SecretsManagerLatency');
+  });
+
+  it('counts a failure by the upstream that failed and its reason, a refusal by who refused it', () => {
+    const throttled = emfMembers({ ...base, status: 503, error: 'temporarily_unavailable', upstream: 'kms' }, 1);
+    expect(throttled).toMatchObject({ UpstreamFailures: 1, Upstream: 'kms', Reason: 'temporarily_unavailable' });
+    const rateLimited = emfMembers({ ...base, status: 503, error: 'temporarily_unavailable', upstream: 'authorization_server' }, 1);
+    expect(rateLimited).toMatchObject({ UpstreamFailures: 1, Upstream: 'authorization_server' });
+    const directive = (rateLimited._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics
+      .find((d) => d.Metrics.some((m) => m.Name === METRIC.upstreamFailures));
+    expect(directive?.Dimensions).toEqual([[DIMENSIONS.service, DIMENSIONS.upstream, DIMENSIONS.reason]]);
+    // The proxy's own failure (a bug) and the proxy's own refusal name no upstream.
+    expect(emfMembers({ ...base, status: 500, error: 'server_error' }, 1)).toMatchObject({ UpstreamFailures: 1, Upstream: NO_UPSTREAM });
+    expect(emfMembers({ ...base, status: 400, error: 'invalid_request' }, 1)).toMatchObject({ Refused: 1, Upstream: NO_UPSTREAM });
+    expect(emfMembers({ ...base, status: 400, error: 'invalid_grant', upstream: 'authorization_server' }, 1)).toMatchObject({ Refused: 1, Upstream: 'authorization_server' });
   });
 
   it('counts a refusal by reason and no success when the request failed', () => {
