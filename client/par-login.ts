@@ -6,6 +6,8 @@
  * redirect URI, checks iss (RFC 9207) and state, has the proxy redeem the code, and checks the ID
  * token's iss, aud, exp and nonce (OpenID Connect Core 3.1.3.7).
  */
+import { webUrl } from './web-url.ts';
+
 export interface StartLoginOptions {
   /** The proxy's base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com */
   readonly proxyUrl: string;
@@ -71,8 +73,6 @@ interface PendingLogin {
  */
 const EXP_LEEWAY_SECONDS = 60;
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 function base64url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
@@ -100,18 +100,6 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
     throw new LoginError(String(json.error ?? 'server_error'), String(json.error_description ?? `HTTP ${response.status}`));
   }
   return json;
-}
-
-/** An https URL, or http on loopback (the local stack); anything else (javascript:, data:, ...) is undefined. */
-function webUrl(value: unknown): URL | undefined {
-  if (typeof value !== 'string') return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) ? url : undefined;
 }
 
 /**

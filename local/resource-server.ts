@@ -1,0 +1,189 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A tiny API on 127.0.0.1 for the bff demo and tests: GET {basePath}/me answers who the bearer
+ * access token (RFC 6750) belongs to. oidc-provider's access tokens are opaque, so it asks the
+ * authorization server's userinfo endpoint (from discovery) on every call. It records every
+ * request it receives, and misbehaves when a test tells it to. Local stack and tests only.
+ */
+export interface LocalResourceServerOptions {
+  /** The authorization server whose userinfo endpoint validates the tokens. */
+  readonly issuer: string;
+  /** Port to listen on (0: any free one). */
+  readonly port?: number;
+  /** Where the API is mounted: GET {basePath}/me. Default /api. */
+  readonly basePath?: string;
+}
+
+export interface ReceivedRequest {
+  readonly method: string;
+  /** The path with its query, as it arrived. */
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** What every request gets instead of the real answer, until told otherwise. */
+export type Misbehaviour =
+  /** The real answer, plus this Set-Cookie (which a proxy must not pass on). */
+  | { readonly setCookie: string }
+  /** This answer instead: a redirect, a 500, a body that is not JSON, ... */
+  | { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: string }
+  /** No answer at all. */
+  | { readonly hang: true }
+  /** The connection closed without an answer. */
+  | { readonly reset: true }
+  /** Bytes that are not HTTP, then the connection closed. */
+  | { readonly garbage: true };
+
+export interface LocalResourceServer {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** url + basePath: the base URL to name in API_UPSTREAMS. */
+  readonly apiUrl: string;
+  readonly requests: readonly ReceivedRequest[];
+  misbehave(misbehaviour: Misbehaviour | undefined): void;
+  /** Forgets the requests and behaves again. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+const REALM = 'Bearer realm="local-api"';
+/** RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** Far above the proxy's 1 MiB request bound, to see a proxy that does not keep it. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const USERINFO_TIMEOUT_MS = 5000;
+
+const challenge = (error: string, description: string): Answer => ({
+  status: error === 'invalid_request' ? 400 : 401,
+  headers: { 'www-authenticate': `${REALM}, error="${error}"` },
+  body: { error, error_description: description },
+});
+
+export async function startLocalResourceServer(options: LocalResourceServerOptions): Promise<LocalResourceServer> {
+  const basePath = (options.basePath ?? '/api').replace(/\/$/, '');
+  const requests: ReceivedRequest[] = [];
+  let misbehaviour: Misbehaviour | undefined;
+  let userinfoEndpoint: Promise<string> | undefined;
+
+  /** The userinfo endpoint, from discovery (OpenID Connect Discovery 4), once; again after a failure. */
+  function userinfo(): Promise<string> {
+    userinfoEndpoint ??= (async () => {
+      const url = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+      const response = await fetch(url, { signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS) });
+      const metadata = (await response.json()) as { issuer?: unknown; userinfo_endpoint?: unknown };
+      if (metadata.issuer !== options.issuer || typeof metadata.userinfo_endpoint !== 'string') {
+        throw new Error('the discovery document names another issuer or no userinfo_endpoint');
+      }
+      return metadata.userinfo_endpoint;
+    })();
+    userinfoEndpoint.catch(() => (userinfoEndpoint = undefined));
+    return userinfoEndpoint;
+  }
+
+  /** RFC 6750 3: who the token is for, or the challenge. */
+  async function me(authorization: string | undefined): Promise<Answer> {
+    if (authorization === undefined || !/^Bearer(\s|$)/i.test(authorization)) {
+      // 3.1: a request without authentication information gets no error code.
+      return { status: 401, headers: { 'www-authenticate': REALM }, body: { error_description: 'a bearer access token is required' } };
+    }
+    const token = BEARER.exec(authorization)?.[1];
+    if (token === undefined) return challenge('invalid_request', 'the Authorization header is not "Bearer <token>"');
+    let response: Response;
+    try {
+      response = await fetch(await userinfo(), {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
+      });
+    } catch {
+      return { status: 503, body: { error: 'temporarily_unavailable', error_description: 'the authorization server cannot be reached' } };
+    }
+    if (response.status === 401 || response.status === 403) {
+      return challenge('invalid_token', 'the access token is invalid, expired or revoked');
+    }
+    const claims = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!response.ok || typeof claims.sub !== 'string') {
+      return { status: 503, body: { error: 'temporarily_unavailable', error_description: `userinfo answered ${response.status}` } };
+    }
+    // A few claims an API might show; nothing about the token itself.
+    const { sub, name, email } = claims;
+    return { status: 200, body: { sub, name, email } };
+  }
+
+  async function answer(req: http.IncomingMessage): Promise<Answer> {
+    const { pathname } = new URL(req.url ?? '/', 'http://local');
+    if (pathname !== `${basePath}/me`) return { status: 404, body: { error: 'not_found' } };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return { status: 405, headers: { allow: 'GET, HEAD' }, body: { error: 'invalid_request', error_description: 'GET only' } };
+    }
+    return me(req.headers.authorization);
+  }
+
+  function send(res: http.ServerResponse, reply: Answer): void {
+    const body = typeof reply.body === 'string' ? reply.body : reply.body === undefined ? '' : JSON.stringify(reply.body);
+    const type = typeof reply.body === 'object' ? { 'content-type': 'application/json' } : {};
+    res.writeHead(reply.status, { ...type, ...reply.headers }).end(body);
+  }
+
+  async function respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const current = misbehaviour;
+    if (current !== undefined && 'hang' in current) return;
+    if (current !== undefined && 'reset' in current) {
+      res.socket?.destroy();
+      return;
+    }
+    if (current !== undefined && 'garbage' in current) {
+      res.socket?.end('\u0000\u00ffnot http at all\r\n\r\n');
+      return;
+    }
+    if (current !== undefined && 'status' in current) {
+      send(res, current);
+      return;
+    }
+    const real = await answer(req);
+    if (current !== undefined) res.setHeader('set-cookie', current.setCookie);
+    send(res, { ...real, headers: { 'cache-control': 'no-store', ...real.headers } });
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body: Buffer.concat(chunks) });
+      if (size > MAX_BODY_BYTES) send(res, { status: 413, body: { error: 'invalid_request', error_description: 'body too large' } });
+      else respond(req, res).catch(() => send(res, { status: 500, body: { error: 'server_error' } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    apiUrl: `${url}${basePath}`,
+    requests,
+    misbehave: (next) => {
+      misbehaviour = next;
+    },
+    reset: () => {
+      requests.length = 0;
+      misbehaviour = undefined;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
