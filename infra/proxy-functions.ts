@@ -2,7 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from './bundling.ts';
@@ -26,6 +26,9 @@ export function cdkBundlingOptions(): BundlingOptions {
     banner: ESBUILD_OPTIONS.banner.js,
     // The project's own esbuild (node_modules), never a Docker image: CI and laptops need no Docker.
     forceDockerBundling: false,
+    // Warnings and errors only: unset, the CDK passes no --log-level and esbuild's CLI prints a file
+    // summary per function to the terminal (and into `npm test`); the CDK already names each asset.
+    logLevel: LogLevel.WARNING,
   };
 }
 

@@ -3,6 +3,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
+import type { LogSink } from '../functions/app/observability.ts';
 import { jwksAppFromEnv } from '../functions/jwks/wiring.ts';
 import { parAppFromEnv } from '../functions/par/wiring.ts';
 import { tokenAppFromEnv } from '../functions/token/wiring.ts';
@@ -36,6 +37,8 @@ export interface LocalStackOptions {
   readonly secretsManagerPort?: number;
   /** Extra environment for the proxy's functions. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Where the functions' JSON log lines go: stdout, as in Lambda, unless given (npm start: local/request-log.ts). */
+  readonly requestLog?: LogSink;
 }
 
 export interface LocalStack {
@@ -132,9 +135,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
   const assets = await demoAssets();
   const deploy = (functionEnv: Readonly<Record<string, string>>) => ({
-    '/par': parAppFromEnv(functionEnv),
-    '/token': tokenAppFromEnv(functionEnv),
-    '/.well-known/jwks.json': jwksAppFromEnv(functionEnv),
+    '/par': parAppFromEnv(functionEnv, Date.now, options.requestLog),
+    '/token': tokenAppFromEnv(functionEnv, Date.now, options.requestLog),
+    '/.well-known/jwks.json': jwksAppFromEnv(functionEnv, Date.now, options.requestLog),
     ...assets,
   });
   let routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = deploy(env);

@@ -1,13 +1,23 @@
+import { requestLogMode, requestLogSink, type RequestLogMode } from './request-log.ts';
 import { startLocalStack } from './stack.ts';
 
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults. */
 const port = Number(process.env.PORT ?? 3000);
+let logMode: RequestLogMode;
+try {
+  logMode = requestLogMode(process.argv.slice(2), process.env);
+} catch (error) {
+  // A plain message, not a stack trace: the user only has to fix one variable.
+  console.error((error as Error).message);
+  process.exit(1);
+}
 const stack = await startLocalStack({
   port,
   authorizationServerPort: port + 1,
   kmsPort: port + 2,
   secretsManagerPort: port + 3,
   host: 'localhost',
+  requestLog: requestLogSink(logMode),
 });
 
 console.log(`
@@ -25,6 +35,7 @@ Try it:
   AWS_ENDPOINT_URL_KMS=${stack.kms.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     npm run public-key -- ${stack.env.KMS_KEY_ID}   (the local key, as PEM and JWK)
 
+Requests are logged one line each${logMode === 'json' ? ', as the JSON Lambda writes' : '; npm start -- --json (or LOCAL_LOG=json) prints the JSON Lambda writes'}.
 Ctrl-C stops everything.`);
 
 const stop = async () => {

@@ -150,15 +150,23 @@ function traceId(): Record<string, string> {
   return root?.startsWith('Root=') ? { xray_trace_id: root.slice(5) } : {};
 }
 
-/** Writes each record as one JSON line on stdout, which Lambda sends to CloudWatch Logs as is. */
-export function jsonLineTelemetry(service: string, clock: () => number = Date.now): Telemetry {
+/** Where a JSON log line goes (without its newline). */
+export type LogSink = (line: string) => void;
+
+/** Lambda sends stdout to CloudWatch Logs as is. Looked up per line, so a test may capture it. */
+export const stdoutSink: LogSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Writes each record as one JSON line to `write`: stdout unless the local stack asks otherwise. */
+export function jsonLineTelemetry(service: string, clock: () => number = Date.now, write: LogSink = stdoutSink): Telemetry {
   return {
     record(record) {
       const now = clock();
       const degraded = record.status >= 400 || (record.keyFailures?.length ?? 0) > 0;
       const level = record.status >= 500 ? 'ERROR' : degraded ? 'WARN' : 'INFO';
       const line = { level, message: 'request', timestamp: new Date(now).toISOString(), service, ...traceId() };
-      process.stdout.write(`${JSON.stringify({ ...line, ...record, ...emfMembers(record, now) })}\n`);
+      write(JSON.stringify({ ...line, ...record, ...emfMembers(record, now) }));
     },
   };
 }

@@ -1,15 +1,15 @@
 import type { Hono } from 'hono';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { jsonLineTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { loadJwksConfig, type Env } from '../core/config.ts';
 import { createJwksApp } from './app.ts';
 import { PublishedKeys } from './published-keys.ts';
 
-/** The JWKS app with its production adapters, from the environment (validated here, once). */
-export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+/** The JWKS app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
+export function jwksFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadJwksConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
@@ -20,7 +20,7 @@ export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Ho
       active: key.active,
     })),
   );
-  const app = createJwksApp({ keys, telemetry: jsonLineTelemetry('jwks'), clock, upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const app = createJwksApp({ keys, telemetry: jsonLineTelemetry('jwks', Date.now, writeLog), clock, upstreamTimeoutMs: config.upstreamTimeoutMs });
   // The prefetch's copies are last good copies too, should a key fail by the first request.
   return {
     app,
@@ -28,4 +28,4 @@ export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Ho
   };
 }
 
-export const jwksAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => jwksFromEnv(env, clock).app;
+export const jwksAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => jwksFromEnv(env, clock, writeLog).app;

@@ -2,15 +2,15 @@ import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { jsonLineTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
 import { loadParConfig, type Env, type SigningKeyConfig } from '../core/config.ts';
 import { createParApp } from './app.ts';
 
-/** The /par app with its production adapters, from the environment (validated here, once). */
-export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+/** The /par app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
+export function parFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadParConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   const signer = new KmsSigner(kms, config.signingKey);
@@ -29,7 +29,7 @@ export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hon
     signer,
     authorizationServer,
     clientAuthentication,
-    telemetry: jsonLineTelemetry('par'),
+    telemetry: jsonLineTelemetry('par', Date.now, writeLog),
     clock,
   });
   return {
@@ -43,4 +43,4 @@ export function parFromEnv(env: Env, clock: () => number = Date.now): { app: Hon
   };
 }
 
-export const parAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => parFromEnv(env, clock).app;
+export const parAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => parFromEnv(env, clock, writeLog).app;

@@ -2,15 +2,15 @@ import type { Hono } from 'hono';
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { jsonLineTelemetry } from '../app/observability.ts';
+import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor } from '../app/wiring.ts';
 import { loadTokenConfig, type Env } from '../core/config.ts';
 import { createTokenApp } from './app.ts';
 
-/** The /token app with its production adapters, from the environment (validated here, once). */
-export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+/** The /token app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
+export function tokenFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
   const config = loadTokenConfig(env);
   const authorizationServer = new AuthorizationServer(config.issuer, { token: config.tokenEndpoint });
   // The KMS client is built only for private_key_jwt.
@@ -23,7 +23,7 @@ export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: H
     config,
     authorizationServer,
     clientAuthentication,
-    telemetry: jsonLineTelemetry('token'),
+    telemetry: jsonLineTelemetry('token', Date.now, writeLog),
     clock,
   });
   return {
@@ -36,4 +36,4 @@ export function tokenFromEnv(env: Env, clock: () => number = Date.now): { app: H
   };
 }
 
-export const tokenAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => tokenFromEnv(env, clock).app;
+export const tokenAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => tokenFromEnv(env, clock, writeLog).app;

@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { CHROMIUM, hasChromium, launchChromium } from '../helpers/chromium.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 
 /**
  * A person's login, in a real browser: the demo SPA's "Sign in", the authorization server's login
  * page, the callback, and the ID token's claims on the page. Every step goes through the proxy's
  * real handlers (/par, /token), the real AWS SDK and a real oidc-provider.
  */
-if (!hasChromium) {
-  console.warn(`Skipping the browser test: no Chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/run does).`);
-}
-
+// Without Chromium, test/setup/notices.ts says so once, where vitest does not hold console output back.
 describe.skipIf(!hasChromium)('the demo SPA in Chromium', () => {
   let stack: LocalStack;
   let browser: Browser;

@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM } from './chromium-path.ts';
 
-/** Debian's Chromium (`apt-get install -y chromium`); playwright-core never downloads a browser here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
+export { CHROMIUM, hasChromium } from './chromium-path.ts';
 
 /** Headless, with a fresh profile (playwright makes one per launch) and no background networking. */
 export function launchChromium(): Promise<Browser> {

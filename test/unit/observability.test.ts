@@ -35,6 +35,17 @@ describe('the request log line', () => {
     expect(lines[0]).toMatchObject({ level: 'INFO', message: 'request', timestamp: '2026-11-28T00:00:00.000Z', service: 'par', requestId: 'r-1', status: 201 });
   });
 
+  it('goes to the sink it is given, one line without its newline, and then not to stdout', () => {
+    const lines: string[] = [];
+    const output = captureOutput();
+    jsonLineTelemetry('par', () => 0, (line) => lines.push(line)).record(base);
+    output.restore();
+    expect(output.text()).toBe('');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ message: 'request', service: 'par', requestId: 'r-1', status: 201 });
+    expect(lines[0]).not.toContain('\n');
+  });
+
   it('carries valid EMF: every metric named in a directive has a numeric member, dimensions have values', () => {
     for (const record of [
       { ...base, success: 'Pushed' },
