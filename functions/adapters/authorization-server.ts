@@ -12,12 +12,16 @@ import {
 } from '../core/errors.ts';
 import { request, type HttpResponse } from './http-client.ts';
 
-export type EndpointName = 'par' | 'authorization' | 'token';
+export type EndpointName = 'par' | 'authorization' | 'token' | 'jwks' | 'revocation' | 'end_session';
 
 const DISCOVERY_FIELDS: Record<EndpointName, string> = {
   par: 'pushed_authorization_request_endpoint',
   authorization: 'authorization_endpoint',
   token: 'token_endpoint',
+  jwks: 'jwks_uri',
+  // RFC 8414 2 (RFC 7009), OpenID Connect RP-Initiated Logout 1.0 2.1: optional.
+  revocation: 'revocation_endpoint',
+  end_session: 'end_session_endpoint',
 };
 
 const AS = 'the authorization server';
@@ -51,6 +55,14 @@ export class AuthorizationServer {
     }
   }
 
+  /** An endpoint the server may not have (revocation, end session): undefined when discovery names none. */
+  async optionalEndpoint(name: EndpointName, deadline: Deadline): Promise<string | undefined> {
+    if (this.configured[name] === undefined && (await this.metadata(DISCOVERY_FIELDS[name], deadline)) === undefined) {
+      return undefined;
+    }
+    return this.endpoint(name, deadline);
+  }
+
   /** A field of the discovery document (the one `endpoint` reads, so usually no further call). */
   async metadata(field: string, deadline: Deadline): Promise<unknown> {
     const document = await this.discovery.get(() => deadline.sharedSignal());
@@ -64,6 +76,11 @@ export class AuthorizationServer {
       body: form.toString(),
       signal: deadline.signal(),
     });
+  }
+
+  /** A GET of a document the server publishes (its JWKS), under `signal`. */
+  get(url: string, signal: AbortSignal): Promise<HttpResponse> {
+    return this.send(new URL(url), { method: 'GET', signal });
   }
 
   private async send(url: URL, options: Parameters<typeof request>[1]): Promise<HttpResponse> {
