@@ -18,6 +18,8 @@ export interface LocalClient {
   /** ...or read from the proxy's JWKS endpoint. */
   readonly jwksUri?: string;
   readonly requestObjectAlg: 'PS256' | 'RS256' | 'RS384';
+  /** OpenID Connect RP-Initiated Logout 1.0 3.1: where the end-session endpoint may send the user back. */
+  readonly postLogoutRedirectUris?: readonly string[];
 }
 
 export interface LocalAuthorizationServerOptions {
@@ -28,6 +30,8 @@ export interface LocalAuthorizationServerOptions {
   readonly host?: string;
   /** RFC 9396 types accepted in authorization_details; rich authorization requests are off without. */
   readonly authorizationDetailsTypes?: readonly string[];
+  /** RFC 7009 token revocation (off by default, as in oidc-provider). */
+  readonly revocation?: boolean;
 }
 
 export interface LocalAuthorizationServer {
@@ -49,6 +53,7 @@ function clientMetadata(client: LocalClient): ClientMetadata {
     request_object_signing_alg: client.requestObjectAlg,
     require_signed_request_object: true,
     require_pushed_authorization_requests: true,
+    ...(client.postLogoutRedirectUris === undefined ? {} : { post_logout_redirect_uris: [...client.postLogoutRedirectUris] }),
   };
 }
 
@@ -88,6 +93,10 @@ export async function startLocalAuthorizationServer(
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
       requestObjects: { enabled: true, requireSignedRequestObject: true },
       ...richAuthorizationRequests(options.authorizationDetailsTypes ?? []),
+      // A client revokes only its own tokens (the default policy says as much, with a warning).
+      ...(options.revocation === true
+        ? { revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId } }
+        : {}),
     },
     // The local client is first-party: the consent screen is skipped by granting what it asked for.
     loadExistingGrant: async (ctx) => {

@@ -32,6 +32,10 @@ export interface LocalStackOptions {
   readonly clientJwksUri?: boolean;
   /** RFC 9396 types the authorization server and the proxy accept. */
   readonly authorizationDetailsTypes?: readonly string[];
+  /** RFC 7009 revocation at the authorization server (off by default). */
+  readonly revocation?: boolean;
+  /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
+  readonly postLogoutRedirectUris?: readonly string[];
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
   readonly kmsPort?: number;
   readonly secretsManagerPort?: number;
@@ -103,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     port: options.authorizationServerPort ?? 0,
     host,
     authorizationDetailsTypes: options.authorizationDetailsTypes ?? [],
+    ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
@@ -113,6 +118,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ? { jwksUri: `${proxyUrl}/.well-known/jwks.json` }
           : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
+        ...(options.postLogoutRedirectUris === undefined ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris }),
       },
     ],
   });

@@ -56,7 +56,7 @@ export async function startFakes(): Promise<Fakes> {
       : undefined,
   );
   // Counts survive resetRecords: the remote-call figures are deltas of these.
-  const asCounts: Record<Endpoint, number> = { discovery: 0, par: 0, token: 0 };
+  const asCounts: Record<Endpoint, number> = { discovery: 0, par: 0, token: 0, jwks: 0, revocation: 0 };
   const counted = (endpoint: Endpoint) => () => {
     asCounts[endpoint] += 1;
     return undefined;

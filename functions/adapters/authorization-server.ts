@@ -13,12 +13,16 @@ import {
 } from '../core/errors.ts';
 import { request, type HttpResponse } from './http-client.ts';
 
-export type EndpointName = 'par' | 'authorization' | 'token';
+export type EndpointName = 'par' | 'authorization' | 'token' | 'jwks' | 'revocation' | 'end_session';
 
 const DISCOVERY_FIELDS: Record<EndpointName, string> = {
   par: 'pushed_authorization_request_endpoint',
   authorization: 'authorization_endpoint',
   token: 'token_endpoint',
+  jwks: 'jwks_uri',
+  // RFC 8414 2 (RFC 7009), OpenID Connect RP-Initiated Logout 1.0 2.1: optional.
+  revocation: 'revocation_endpoint',
+  end_session: 'end_session_endpoint',
 };
 
 const AS = UPSTREAM_NAMES.authorization_server;
@@ -52,6 +56,14 @@ export class AuthorizationServer {
     }
   }
 
+  /** An endpoint the server may not have (revocation, end session): undefined when discovery names none. */
+  async optionalEndpoint(name: EndpointName, deadline: Deadline): Promise<string | undefined> {
+    if (this.configured[name] === undefined && (await this.metadata(DISCOVERY_FIELDS[name], deadline)) === undefined) {
+      return undefined;
+    }
+    return this.endpoint(name, deadline);
+  }
+
   /** A field of the discovery document (the one `endpoint` reads, so usually no further call). */
   async metadata(field: string, deadline: Deadline): Promise<unknown> {
     return (await this.document(deadline))[field];
@@ -70,6 +82,11 @@ export class AuthorizationServer {
 
   private document(deadline: Deadline): Promise<Readonly<Record<string, unknown>>> {
     return deadline.cached('authorization_server', (signal) => this.discovery.get(signal));
+  }
+
+  /** A GET of a document the server publishes (its JWKS), under `signal`. */
+  get(url: string, signal: AbortSignal): Promise<HttpResponse> {
+    return this.send(new URL(url), { method: 'GET', signal });
   }
 
   private async send(url: URL, options: Parameters<typeof request>[1]): Promise<HttpResponse> {

@@ -2,8 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 
 /**
- * A minimal keep-alive HTTP client for the authorization server. node:http rather than fetch: on
- * Node 20 the first fetch loads undici (tens of milliseconds) and each request costs more CPU.
+ * A minimal keep-alive HTTP client for the authorization server and the bff's API upstreams.
+ * node:http rather than fetch: on Node 20 the first fetch loads undici (tens of milliseconds) and
+ * each request costs more CPU.
  */
 export interface HttpResponse {
   readonly status: number;
@@ -18,6 +19,22 @@ export interface HttpRequest {
   readonly signal: AbortSignal;
 }
 
+/** Any method, bytes in and out, and a limit of the caller's: what a proxied API call needs. */
+export interface RawHttpRequest {
+  readonly method: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+  readonly signal: AbortSignal;
+  /** Larger answers are refused with ResponseTooLargeError; MAX_RESPONSE_BYTES when absent. */
+  readonly maxResponseBytes?: number;
+}
+
+export interface RawHttpResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
 /** Responses larger than this are refused: no authorization server answer needs more. */
 export const MAX_RESPONSE_BYTES = 256 * 1024;
 
@@ -30,29 +47,44 @@ export class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
 }
 
-export function request(url: URL, options: HttpRequest): Promise<HttpResponse> {
+/** A request to the authorization server: JSON expected, the body as text. */
+export async function request(url: URL, options: HttpRequest): Promise<HttpResponse> {
+  const response = await requestRaw(url, { ...options, headers: { accept: 'application/json', ...options.headers } });
+  return { status: response.status, headers: response.headers, body: response.body.toString('utf8') };
+}
+
+/** Sends exactly the headers given (plus content-length for a body); the answer's body as bytes. */
+export function requestRaw(url: URL, options: RawHttpRequest): Promise<RawHttpResponse> {
   const transport = url.protocol === 'https:' ? https : http;
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {
     const req = transport.request(
       url,
       { method: options.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: options.signal },
       (res) => {
+        res.on('error', reject);
+        const tooLarge = () => {
+          reject(new ResponseTooLargeError(`response larger than ${limit} bytes`));
+          req.destroy();
+        };
+        // A declared length over the limit is refused before a byte of it is read.
+        if (Number(res.headers['content-length']) > limit) {
+          tooLarge();
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new ResponseTooLargeError('response too large'));
+          if (size > limit) {
+            tooLarge();
             return;
           }
           chunks.push(chunk);
         });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
         // A connection that closes mid-body must not leave the promise pending.
         res.on('close', () => {
           if (!res.complete) reject(options.signal.aborted ? options.signal.reason : new Error('incomplete response'));

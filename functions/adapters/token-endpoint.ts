@@ -11,6 +11,20 @@ import type { HttpResponse } from './http-client.ts';
  */
 export interface TokenResponse {
   readonly json: string;
+  /** The same response parsed, for the bff, which keeps the tokens itself (`tokenSetOf`). */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** RFC 6749 5.1: the fields of a successful token response the bff uses, checked. */
+export interface TokenSet {
+  readonly access_token: string;
+  /** RFC 6750; compared case-insensitively (RFC 6749 5.1), normalised. */
+  readonly token_type: 'Bearer';
+  /** Seconds, a positive integer. */
+  readonly expires_in?: number;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+  readonly scope?: string;
 }
 
 /**
@@ -35,7 +49,44 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
       throw new UpstreamError('the authorization server answered 200 without a token', 'authorization_server');
     }
-    return { json: response.body };
+    return { json: response.body, body };
   }
   throw failureOf(response, 'token request', TOKEN_CALLER_ERRORS);
+}
+
+/** `requestTokens` for the bff: the token response parsed and checked rather than passed on. */
+export async function requestTokenSet(
+  server: AuthorizationServer,
+  auth: ClientAuthentication,
+  clientId: string,
+  request: TokenRequest,
+  deadline: Deadline,
+): Promise<TokenSet> {
+  return tokenSetOf(await requestTokens(server, auth, clientId, request, deadline));
+}
+
+/** RFC 6749 5.1. A token_type other than Bearer (DPoP, RFC 9449 5) is refused until the bff speaks it. */
+export function tokenSetOf({ body }: TokenResponse): TokenSet {
+  const malformed = (what: string) => new UpstreamError(`the authorization server answered a token response with ${what}`);
+  if (body.access_token === '') throw malformed('an empty access_token');
+  if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
+    throw malformed('a token_type other than Bearer');
+  }
+  const expiresIn = body.expires_in;
+  if (expiresIn !== undefined && !(Number.isSafeInteger(expiresIn) && (expiresIn as number) > 0)) {
+    throw malformed('an expires_in that is not a positive integer');
+  }
+  const optional: Partial<Record<'refresh_token' | 'id_token' | 'scope', string>> = {};
+  for (const field of ['refresh_token', 'id_token', 'scope'] as const) {
+    const value = body[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') throw malformed(`a ${field} that is not a non-empty string`);
+    optional[field] = value;
+  }
+  return {
+    access_token: body.access_token as string,
+    token_type: 'Bearer',
+    ...(expiresIn === undefined ? {} : { expires_in: expiresIn as number }),
+    ...optional,
+  };
 }

@@ -11,7 +11,7 @@ export type Reply =
   | { readonly reset: true }
   | { readonly delayMs: number; readonly then: Reply };
 
-export type Endpoint = 'discovery' | 'par' | 'token';
+export type Endpoint = 'discovery' | 'par' | 'token' | 'jwks' | 'revocation';
 export type Script = (call: number, form: URLSearchParams, headers: http.IncomingHttpHeaders) => Reply | undefined;
 
 export interface RecordedRequest {
@@ -33,6 +33,8 @@ const PATHS: Record<string, Endpoint> = {
   '/.well-known/openid-configuration': 'discovery',
   '/oauth/par': 'par',
   '/oauth/token': 'token',
+  '/.well-known/jwks.json': 'jwks',
+  '/oauth/revoke': 'revocation',
 };
 
 export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthorizationServer> {
@@ -50,6 +52,8 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
         authorization_endpoint: `${issuer}authorize`,
         pushed_authorization_request_endpoint: `${issuer}oauth/par`,
         token_endpoint: `${issuer}oauth/token`,
+        jwks_uri: `${issuer}.well-known/jwks.json`,
+        revocation_endpoint: `${issuer}oauth/revoke`,
       },
     }),
     par: () => ({ status: 201, body: { request_uri: `urn:ietf:params:oauth:request_uri:r${(issued += 1)}`, expires_in: 30 } }),
@@ -57,6 +61,9 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
       status: 200,
       body: { access_token: `at-${(issued += 1)}`, token_type: 'Bearer', expires_in: 3600, id_token: 'x.y.z' },
     }),
+    jwks: () => ({ status: 200, body: { keys: [] } }),
+    // RFC 7009 2.2: 200 and nothing else, whether or not the token was valid.
+    revocation: () => ({ status: 200, body: '' }),
   };
 
   const server = http.createServer((req, res) => {

@@ -1,0 +1,111 @@
+import type { Deadline } from '../core/deadline.ts';
+import { UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import { requestRaw, ResponseTooLargeError } from './http-client.ts';
+
+/**
+ * One browser request forwarded to an API upstream with the session's access token (RFC 6750 2.1).
+ * Headers pass by allow-list in both directions: the browser's cookies, credentials, CSRF header,
+ * Host and hop-by-hop headers never reach the API, and the API's cookies never reach the browser.
+ * No redirect is followed or passed on: the browser would go to it without the token, or the BFF
+ * would send the token somewhere not configured.
+ */
+export const MAX_API_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+/** Content negotiation, conditional and range requests, and a correlation id. */
+export const FORWARDED_REQUEST_HEADERS: readonly string[] = [
+  'accept',
+  'accept-language',
+  'content-type',
+  'content-language',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'x-request-id',
+];
+
+/** What the browser needs to read the answer and cache it; `location` only for a 201 (RFC 9110 15.3.2). */
+export const RETURNED_RESPONSE_HEADERS: readonly string[] = [
+  'content-type',
+  'content-language',
+  // Not asked for (no accept-encoding is forwarded), but an API that compresses anyway stays readable.
+  'content-encoding',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'vary',
+  'expires',
+  'www-authenticate',
+  'retry-after',
+  'content-range',
+  'accept-ranges',
+];
+
+export interface ApiRequest {
+  readonly method: string;
+  /** The upstream URL: the configured base, the checked path and the query (core/api-path.ts). */
+  readonly url: URL;
+  /** The browser's request headers; only FORWARDED_REQUEST_HEADERS are read. */
+  readonly headers: Headers;
+  /** At most 1 MiB: the app checks before calling. */
+  readonly body?: Uint8Array;
+  readonly accessToken: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  /** RETURNED_RESPONSE_HEADERS only, lower-case. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+const API = 'the API';
+
+export async function forwardToApi(request: ApiRequest, deadline: Deadline): Promise<ApiResponse> {
+  const signal = deadline.signal();
+  let response;
+  try {
+    response = await requestRaw(request.url, {
+      method: request.method,
+      headers: forwardedHeaders(request.headers, request.accessToken),
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal,
+      maxResponseBytes: MAX_API_RESPONSE_BYTES,
+    });
+  } catch (error) {
+    if (signal.aborted) throw new UpstreamTimeoutError(API);
+    if (error instanceof ResponseTooLargeError) {
+      throw new UpstreamError(`${API} answered with more than ${MAX_API_RESPONSE_BYTES} bytes`);
+    }
+    throw new UpstreamError(`${API} could not be reached or closed the connection`);
+  }
+  if (response.status >= 300 && response.status < 400 && response.status !== 304) {
+    throw new UpstreamError(`${API} answered with a redirect`);
+  }
+  return { status: response.status, headers: returnedHeaders(response.status, response.headers), body: response.body };
+}
+
+export function forwardedHeaders(incoming: Headers, accessToken: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = incoming.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  headers.authorization = `Bearer ${accessToken}`;
+  return headers;
+}
+
+export function returnedHeaders(
+  status: number,
+  incoming: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const names = status === 201 ? [...RETURNED_RESPONSE_HEADERS, 'location'] : RETURNED_RESPONSE_HEADERS;
+  for (const name of names) {
+    const value = incoming[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}

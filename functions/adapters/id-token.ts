@@ -1,0 +1,172 @@
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { AsyncCache } from '../core/cache.ts';
+import type { Deadline } from '../core/deadline.ts';
+import { OAuthError, UpstreamError } from '../core/errors.ts';
+import { jsonObject, type AuthorizationServer } from './authorization-server.ts';
+
+/**
+ * The ID token of a code exchange, validated as OpenID Connect Core 1.0 3.1.3.7 asks: signed by a
+ * key of the authorization server's JWKS (from discovery, fetched with the proxy's HTTP client),
+ * issuer, audience, authorized party, expiry, issue time and nonce. jose does the JWS part.
+ */
+
+/** Asymmetric algorithms only: never `none`, never HS* (3.1.3.7 item 8 would key them with the client secret). */
+const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+]);
+/** The JWKS is kept this long per container. */
+export const JWKS_TTL_MS = 10 * 60_000;
+/** An unknown kid refetches the JWKS (the server rotated its keys), at most this often. */
+export const JWKS_REFETCH_INTERVAL_MS = 60_000;
+/** Clock skew allowed on exp and iat, oauth4webapi's default. */
+export const CLOCK_TOLERANCE_S = 30;
+
+/** 502 `invalid_id_token`: the authorization server's ID token failed a check; the login fails. */
+export class InvalidIdTokenError extends OAuthError {
+  override readonly name = 'InvalidIdTokenError';
+  constructor(description: string) {
+    super(502, 'invalid_id_token', description);
+  }
+}
+
+export type IdTokenClaims = Readonly<JWTPayload & { iss: string; sub: string; exp: number; iat: number }>;
+
+interface KeySet {
+  readonly getKey: ReturnType<typeof createLocalJWKSet>;
+  readonly loadedAt: number;
+}
+
+export class IdTokenVerifier {
+  private readonly keySets: AsyncCache<KeySet>;
+  private refetching?: Promise<KeySet>;
+  private refetchedAt = Number.NEGATIVE_INFINITY;
+  private jwksUri = '';
+
+  constructor(
+    private readonly server: AuthorizationServer,
+    private readonly clientId: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.keySets = new AsyncCache((signal) => this.load(signal), JWKS_TTL_MS, clock);
+  }
+
+  /** The verified claims of `idToken`, which must carry `nonce` (the one this login sent). */
+  async verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
+    const algorithms = await this.algorithms(deadline);
+    const keys = await this.keys(deadline);
+    try {
+      return await this.check(idToken, nonce, keys, algorithms);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw invalid(error);
+      const fresh = await this.refetched(keys, deadline);
+      if (fresh === undefined) throw invalid(error);
+      return this.check(idToken, nonce, fresh, algorithms).catch((again: unknown) => {
+        throw invalid(again);
+      });
+    }
+  }
+
+  /** Loads discovery and the JWKS ahead of the first login (cold start). */
+  async prefetch(deadline: Deadline): Promise<void> {
+    await this.keys(deadline);
+  }
+
+  private async check(idToken: string, nonce: string, keys: KeySet, algorithms: string[]): Promise<IdTokenClaims> {
+    const { payload } = await jwtVerify(idToken, keys.getKey, {
+      algorithms,
+      issuer: this.server.issuer, // item 2: exactly
+      audience: this.clientId, // item 3
+      requiredClaims: ['sub', 'exp', 'iat'],
+      clockTolerance: CLOCK_TOLERANCE_S, // item 9
+      currentDate: new Date(this.clock()),
+    });
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      throw new InvalidIdTokenError('the ID token\'s "sub" claim is not valid');
+    }
+    // Items 4-5: several audiences need an azp; an azp must be this client.
+    const several = Array.isArray(payload.aud) && payload.aud.length > 1;
+    if ((several && payload.azp === undefined) || (payload.azp !== undefined && payload.azp !== this.clientId)) {
+      throw new InvalidIdTokenError('the ID token\'s "azp" claim is not this client');
+    }
+    // Item 10: jose checks iat only against a maximum age; an iat in the future is refused here.
+    if ((payload.iat as number) > this.clock() / 1000 + CLOCK_TOLERANCE_S) {
+      throw new InvalidIdTokenError('the ID token\'s "iat" claim is in the future');
+    }
+    // Item 11: the nonce this login sent.
+    if (payload.nonce !== nonce) throw new InvalidIdTokenError('the ID token\'s "nonce" claim is not the one sent');
+    return payload as IdTokenClaims;
+  }
+
+  /** Items 6-7: what the server says it signs ID tokens with, asymmetric only; the JWK's alg narrows further. */
+  private async algorithms(deadline: Deadline): Promise<string[]> {
+    const advertised = await this.server.metadata('id_token_signing_alg_values_supported', deadline);
+    const listed = Array.isArray(advertised) ? advertised.filter((alg) => ASYMMETRIC_ALGS.has(alg)) : [...ASYMMETRIC_ALGS];
+    if (listed.length === 0) {
+      throw new InvalidIdTokenError('the authorization server signs ID tokens with no algorithm the proxy accepts');
+    }
+    return listed;
+  }
+
+  private async keys(deadline: Deadline): Promise<KeySet> {
+    this.jwksUri = await this.server.endpoint('jwks', deadline);
+    return this.keySets.get(() => deadline.sharedSignal());
+  }
+
+  /**
+   * A kid the cached JWKS lacks: one refetch shared by concurrent requests, at most every
+   * JWKS_REFETCH_INTERVAL_MS (else what is cached now, which another request may have refetched);
+   * undefined when there is nothing newer than `stale`.
+   */
+  private async refetched(stale: KeySet, deadline: Deadline): Promise<KeySet | undefined> {
+    const due = this.clock() - Math.max(stale.loadedAt, this.refetchedAt) >= JWKS_REFETCH_INTERVAL_MS;
+    if (this.refetching === undefined && due) {
+      this.refetchedAt = this.clock();
+      this.keySets.invalidate();
+      this.refetching = this.keys(deadline).finally(() => {
+        this.refetching = undefined;
+      });
+    }
+    const current = await (this.refetching ?? this.keys(deadline));
+    return current === stale ? undefined : current;
+  }
+
+  private async load(signal: AbortSignal): Promise<KeySet> {
+    const response = await this.server.get(this.jwksUri, signal);
+    const body = response.status === 200 ? jsonObject(response.body) : undefined;
+    let getKey: KeySet['getKey'] | undefined;
+    try {
+      if (body !== undefined) getKey = createLocalJWKSet(body as unknown as JSONWebKeySet);
+    } catch {
+      // A malformed set is the server's failure, like an unreadable one.
+    }
+    if (getKey === undefined) {
+      throw new UpstreamError(`the authorization server's JWKS could not be read (${response.status})`);
+    }
+    return { getKey, loadedAt: this.clock() };
+  }
+}
+
+/** What a jose refusal means, in words safe to show: never the token or a claim's value. */
+function invalid(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof errors.JWTExpired) return new InvalidIdTokenError('the ID token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new InvalidIdTokenError(`the ID token's "${error.claim}" claim is not valid`);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return new InvalidIdTokenError('the ID token is signed with an algorithm the proxy does not accept');
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new InvalidIdTokenError('no key of the authorization server matches the ID token');
+  }
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    return new InvalidIdTokenError('several keys of the authorization server match the ID token');
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new InvalidIdTokenError('the ID token signature is not valid');
+  }
+  if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) {
+    return new InvalidIdTokenError('the authorization server\'s key for the ID token is not usable');
+  }
+  return new InvalidIdTokenError('the ID token is malformed');
+}
