@@ -1,5 +1,5 @@
 import type { Deadline } from '../core/deadline.ts';
-import { UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
+import { UPSTREAM_NAMES, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { requestRaw, ResponseTooLargeError } from './http-client.ts';
 
 /**
@@ -61,7 +61,7 @@ export interface ApiResponse {
   readonly body: Buffer;
 }
 
-const API = 'the API';
+const API = UPSTREAM_NAMES.api;
 
 export async function forwardToApi(request: ApiRequest, deadline: Deadline): Promise<ApiResponse> {
   const signal = deadline.signal();
@@ -75,14 +75,14 @@ export async function forwardToApi(request: ApiRequest, deadline: Deadline): Pro
       maxResponseBytes: MAX_API_RESPONSE_BYTES,
     });
   } catch (error) {
-    if (signal.aborted) throw new UpstreamTimeoutError(API);
+    if (signal.aborted) throw new UpstreamTimeoutError('api');
     if (error instanceof ResponseTooLargeError) {
-      throw new UpstreamError(`${API} answered with more than ${MAX_API_RESPONSE_BYTES} bytes`);
+      throw new UpstreamError(`${API} answered with more than ${MAX_API_RESPONSE_BYTES} bytes`, 'api');
     }
-    throw new UpstreamError(`${API} could not be reached or closed the connection`);
+    throw new UpstreamError(`${API} could not be reached or closed the connection`, 'api');
   }
   if (response.status >= 300 && response.status < 400 && response.status !== 304) {
-    throw new UpstreamError(`${API} answered with a redirect`);
+    throw new UpstreamError(`${API} answered with a redirect`, 'api');
   }
   return { status: response.status, headers: returnedHeaders(response.status, response.headers), body: response.body };
 }

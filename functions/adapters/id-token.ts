@@ -140,7 +140,7 @@ export class IdTokenVerifier {
       // A malformed set is the server's failure, like an unreadable one.
     }
     if (getKey === undefined) {
-      throw new UpstreamError(`the authorization server's JWKS could not be read (${response.status})`);
+      throw new UpstreamError(`the authorization server's JWKS could not be read (${response.status})`, 'authorization_server');
     }
     return { getKey, loadedAt: this.clock() };
   }

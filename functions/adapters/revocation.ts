@@ -33,7 +33,7 @@ export async function revokeToken(
 export function revocationResult(response: HttpResponse): true {
   if (response.status === 200) return true;
   if (response.status === 503) {
-    throw new TemporarilyUnavailableError('the authorization server cannot revoke tokens now', retryAfter(response));
+    throw new TemporarilyUnavailableError('the authorization server cannot revoke tokens now', 'authorization_server', retryAfter(response));
   }
   throw failureOf(response, 'token revocation request', NO_CALLER_ERRORS);
 }

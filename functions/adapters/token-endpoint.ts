@@ -67,7 +67,7 @@ export async function requestTokenSet(
 
 /** RFC 6749 5.1. A token_type other than Bearer (DPoP, RFC 9449 5) is refused until the bff speaks it. */
 export function tokenSetOf({ body }: TokenResponse): TokenSet {
-  const malformed = (what: string) => new UpstreamError(`the authorization server answered a token response with ${what}`);
+  const malformed = (what: string) => new UpstreamError(`the authorization server answered a token response with ${what}`, 'authorization_server');
   if (body.access_token === '') throw malformed('an empty access_token');
   if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
     throw malformed('a token_type other than Bearer');

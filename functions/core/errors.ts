@@ -1,11 +1,12 @@
 /** The services the proxy calls: a failure names the one it came from, and so does its metric. */
-export type Upstream = 'kms' | 'secrets_manager' | 'authorization_server';
+export type Upstream = 'kms' | 'secrets_manager' | 'authorization_server' | 'api';
 
 /** How descriptions name each upstream. */
 export const UPSTREAM_NAMES: Readonly<Record<Upstream, string>> = {
   kms: 'KMS',
   secrets_manager: 'Secrets Manager',
   authorization_server: 'the authorization server',
+  api: 'the API',
 };
 
 /**
