@@ -53,17 +53,39 @@ export async function request(url: URL, options: HttpRequest): Promise<HttpRespo
   return { status: response.status, headers: response.headers, body: response.body.toString('utf8') };
 }
 
-/** Sends exactly the headers given (plus content-length for a body); the answer's body as bytes. */
-export function requestRaw(url: URL, options: RawHttpRequest): Promise<RawHttpResponse> {
+/**
+ * Sends exactly the headers given (plus content-length for a body); the answer's body as bytes. A
+ * kept-alive socket that the server closed while it sat idle fails the next request on it with
+ * ECONNRESET before any answer: that request never reached the server, so it is sent once more on a
+ * new socket (what Node's documentation advises for `request.reusedSocket`).
+ */
+export async function requestRaw(url: URL, options: RawHttpRequest): Promise<RawHttpResponse> {
+  try {
+    return await attempt(url, options);
+  } catch (error) {
+    if (!(error instanceof StaleSocketError) || options.signal.aborted) throw error;
+    return attempt(url, options, false);
+  }
+}
+
+class StaleSocketError extends Error {
+  override readonly name = 'StaleSocketError';
+}
+
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+function attempt(url: URL, options: RawHttpRequest, retryStale = true): Promise<RawHttpResponse> {
   const transport = url.protocol === 'https:' ? https : http;
   const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = transport.request(
       url,
       { method: options.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], signal: options.signal },
       (res) => {
+        answered = true;
         res.on('error', reject);
         const tooLarge = () => {
           reject(new ResponseTooLargeError(`response larger than ${limit} bytes`));
@@ -91,7 +113,10 @@ export function requestRaw(url: URL, options: RawHttpRequest): Promise<RawHttpRe
         });
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const stale = retryStale && req.reusedSocket && !answered && STALE_SOCKET_CODES.has(error.code ?? '');
+      reject(stale ? new StaleSocketError(error.message) : error);
+    });
     req.end(options.body);
   });
 }
