@@ -66,21 +66,28 @@ export class ClientSecretSource {
 }
 
 /** The SecretString is the secret itself, or JSON with a `client_secret` field. */
-export function parseClientSecret(secretString: string | undefined): string {
+export const parseClientSecret = (secretString: string | undefined): string =>
+  secretStringField(secretString, 'client_secret', 'client secret');
+
+/**
+ * A secret's value: the SecretString itself (trimmed), or its `field` when it is a JSON object.
+ * Errors name `what` and never quote the value.
+ */
+export function secretStringField(secretString: string | undefined, field: string, what: string): string {
   const raw = secretString?.trim() ?? '';
   if (!raw.startsWith('{')) {
-    if (raw === '') throw new ServerError('the client secret is empty', 'secrets_manager');
+    if (raw === '') throw new ServerError(`the ${what} is empty`, 'secrets_manager');
     return raw;
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ServerError('the client secret is malformed JSON', 'secrets_manager');
+    throw new ServerError(`the ${what} is malformed JSON`, 'secrets_manager');
   }
-  const secret = (parsed as { client_secret?: unknown }).client_secret;
+  const secret = (parsed as Record<string, unknown> | null)?.[field];
   if (typeof secret !== 'string' || secret === '') {
-    throw new ServerError('the client secret JSON has no client_secret string', 'secrets_manager');
+    throw new ServerError(`the ${what} JSON has no ${field} string`, 'secrets_manager');
   }
   return secret;
 }
