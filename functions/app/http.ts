@@ -37,24 +37,47 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   }
 }
 
+/** CORS for the bff's cookie-carrying calls: credentials, and the X-CSRF header in preflights. */
+export interface OriginCheckOptions {
+  readonly credentials?: boolean;
+  /** Access-Control-Allow-Headers; `content-type` by default. */
+  readonly allowHeaders?: string;
+}
+
 /**
  * Browser callers must come from an allowed Origin (exact match): it is echoed with Vary: Origin and
  * its preflight answered. A disallowed Origin gets 403 and no CORS headers. A request without
  * Origin is allowed: non-browser callers could forge one anyway.
  */
-export function originCheck(allowedOrigins: ReadonlySet<string>, methods: string): MiddlewareHandler {
+export function originCheck(allowedOrigins: ReadonlySet<string>, methods: string, options: OriginCheckOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin === undefined) return next();
     if (!allowedOrigins.has(origin)) throw new AccessDeniedError('the Origin is not allowed');
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Vary', 'Origin');
+    if (options.credentials === true) c.header('Access-Control-Allow-Credentials', 'true');
     if (c.req.method === 'OPTIONS') {
       c.header('Access-Control-Allow-Methods', methods);
-      c.header('Access-Control-Allow-Headers', 'content-type');
+      c.header('Access-Control-Allow-Headers', options.allowHeaders ?? 'content-type');
       c.header('Access-Control-Max-Age', '600');
       return c.body(null, 204);
     }
+    return next();
+  };
+}
+
+/**
+ * RFC 10017 6.1.3.3: every route JavaScript calls requires the static header `X-CSRF: 1`. A
+ * cross-origin page cannot send it without a CORS preflight, which the Origin check refuses; a
+ * simple request (a form, a body-less POST) cannot carry it at all. hono's csrf() checks only form
+ * content types, so it is no substitute. Runs after the Origin check, which answers preflights.
+ */
+export const CSRF_HEADER = 'x-csrf';
+
+export function requireCsrfHeader(): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.header(CSRF_HEADER) !== '1') throw new AccessDeniedError('the X-CSRF: 1 header is required');
     return next();
   };
 }

@@ -15,6 +15,8 @@ export interface RequestRecord {
   readonly method: string;
   readonly route: string;
   readonly status: number;
+  /** The status of a failure answered otherwise (a redirect, a 200): what Refused or UpstreamFailures and the level go by. */
+  readonly errorStatus?: number;
   readonly durationMs: number;
   /** Milliseconds spent in each upstream this request called; a cache hit is no call. */
   readonly upstreamMs: Readonly<Partial<Record<Upstream, number>>>;
@@ -125,7 +127,7 @@ export function emfMembers(record: RequestRecord, timestamp: number): Record<str
   if (keyFailures > 0) metrics.push([METRIC.jwksKeyFailures, 'Count', keyFailures]);
   const members: Record<string, unknown> = {};
   if (record.error !== undefined) {
-    metrics.push([record.status < 500 ? METRIC.refused : METRIC.upstreamFailures, 'Count', 1]);
+    metrics.push([(record.errorStatus ?? record.status) < 500 ? METRIC.refused : METRIC.upstreamFailures, 'Count', 1]);
     members[DIMENSIONS.upstream] = record.upstream ?? NO_UPSTREAM;
     members[DIMENSIONS.reason] = record.error;
   }
@@ -164,8 +166,9 @@ export function jsonLineTelemetry(service: string, clock: () => number = Date.no
   return {
     record(record) {
       const now = clock();
-      const degraded = record.status >= 400 || (record.keyFailures?.length ?? 0) > 0;
-      const level = record.status >= 500 ? 'ERROR' : degraded ? 'WARN' : 'INFO';
+      const status = record.errorStatus ?? record.status;
+      const degraded = status >= 400 || (record.keyFailures?.length ?? 0) > 0;
+      const level = status >= 500 ? 'ERROR' : degraded ? 'WARN' : 'INFO';
       const line = { level, message: 'request', timestamp: new Date(now).toISOString(), service, ...traceId() };
       write(JSON.stringify({ ...line, ...record, ...emfMembers(record, now) }));
     },

@@ -13,6 +13,11 @@ export interface ProxyVariables {
   deadline?: Deadline;
   /** JWKS keys that could not be read, set by the route: logged even on a 200. */
   keyFailures?: readonly KeyFailure[];
+  /**
+   * A failure the route answered in its own way (the bff callback's redirect, a logout whose
+   * revocation failed): logged and counted by its own status, not the answer's.
+   */
+  answeredError?: OAuthError;
 }
 
 /** Set by the Lambda adapter's guard on an event it had to clean, with the reason (functions/app/lambda.ts). */
@@ -22,7 +27,18 @@ export const DROPPED_COOKIES = Symbol('dropped cookies');
 
 export type ProxyEnv = {
   Variables: ProxyVariables;
-  Bindings: { event?: { requestContext?: { requestId?: string }; [MALFORMED_REQUEST]?: string; [DROPPED_COOKIES]?: readonly string[] } };
+  Bindings: {
+    /** API Gateway's event (hono/aws-lambda): the path and query exactly as sent, before URL normalisation. */
+    event?: {
+      requestContext?: { requestId?: string };
+      rawPath?: string;
+      rawQueryString?: string;
+      [MALFORMED_REQUEST]?: string;
+      [DROPPED_COOKIES]?: readonly string[];
+    };
+    /** Node's request (@hono/node-server, the local stack): its url is the raw request target. */
+    incoming?: { url?: string };
+  };
 };
 
 export interface ProxyAppOptions {
@@ -50,7 +66,8 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
     } finally {
       c.get('deadline')?.dispose();
     }
-    const failure = c.error === undefined ? undefined : asOAuthError(c.error);
+    const answered = c.error === undefined ? c.get('answeredError') : undefined;
+    const failure = c.error === undefined ? answered : asOAuthError(c.error);
     const keyFailures = c.get('keyFailures');
     if (failuresOnly && c.res.status < 400 && keyFailures === undefined) return;
     const droppedCookies = c.env?.event?.[DROPPED_COOKIES];
@@ -63,6 +80,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       upstreamMs: c.get('upstreamMs'),
       ...(c.get('success') === undefined || failure !== undefined ? {} : { success: c.get('success') }),
       ...(failure === undefined ? {} : { error: failure.error, errorDescription: failure.description }),
+      ...(answered === undefined ? {} : { errorStatus: answered.status }),
       ...(failure?.upstream === undefined ? {} : { upstream: failure.upstream }),
       ...(c.error !== undefined && !(c.error instanceof OAuthError) ? { exception: exceptionName(c.error) } : {}),
       ...(droppedCookies === undefined ? {} : { droppedCookies }),
