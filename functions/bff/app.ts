@@ -1,0 +1,352 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { forwardToApi } from '../adapters/api-upstream.ts';
+import type { AuthorizationServer } from '../adapters/authorization-server.ts';
+import type { ClientAuthentication } from '../adapters/client-authentication.ts';
+import { endSessionUrl } from '../adapters/end-session.ts';
+import type { IdTokenVerifier } from '../adapters/id-token.ts';
+import type { KmsSigner } from '../adapters/kms-signer.ts';
+import { revokeToken } from '../adapters/revocation.ts';
+import type { SessionKeySource } from '../adapters/session-keys.ts';
+import { requestTokenSet } from '../adapters/token-endpoint.ts';
+import { originCheck, readJsonBody, requireCsrfHeader } from '../app/http.ts';
+import { METRIC, type Telemetry } from '../app/observability.ts';
+import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
+import { signAndPush, issParameterSupported } from '../app/pushed-login.ts';
+import { MethodNotAllowedError, resolveApiTarget, type ApiUpstreams } from '../core/api-path.ts';
+import { parseBffIntent } from '../core/bff-intent.ts';
+import type { Deadline } from '../core/deadline.ts';
+import { InvalidRequestError, OAuthError, PayloadTooLargeError, ServerError, UpstreamRefusedError } from '../core/errors.ts';
+import { returnToUrl } from '../core/return-to.ts';
+import {
+  clearLoginCookie,
+  clearSessionCookies,
+  loginCookieName,
+  loginCookieNames,
+  loginCookiesToClear,
+  loginSetCookie,
+  newLogin,
+  newSession,
+  parseLoginPayload,
+  parseSessionPayload,
+  readSessionCookie,
+  refreshDue,
+  refreshedSession,
+  sessionMaxAge,
+  sessionSetCookies,
+  type LoginPayload,
+  type RequestCookies,
+  type SessionPayload,
+} from '../core/session.ts';
+
+export interface BffConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly upstreamTimeoutMs: number;
+  readonly parEndpoint?: string;
+  readonly authorizationEndpoint?: string;
+  readonly requestObjectTtl: number;
+  readonly authorizationDetailsTypes: ReadonlySet<string>;
+  readonly allowPromptNone: boolean;
+  /** REDIRECT_URI: this app's own /callback, absolute. */
+  readonly redirectUri: string;
+  /** APP_URL: where the browser goes after the callback. */
+  readonly appUrl: string;
+  readonly postLogoutRedirectUri?: string;
+  /** SESSION_MAX_AGE, seconds: the session's absolute lifetime. */
+  readonly sessionMaxAge: number;
+  /** BASE_PATH: '' or a prefix such as /auth, without a trailing slash. */
+  readonly basePath: string;
+  readonly apiUpstreams: ApiUpstreams;
+}
+
+export interface BffDependencies {
+  readonly config: BffConfig;
+  readonly signer: Pick<KmsSigner, 'signJwt'>;
+  readonly authorizationServer: AuthorizationServer;
+  readonly clientAuthentication: ClientAuthentication;
+  readonly sessionKeys: Pick<SessionKeySource, 'seal' | 'open'>;
+  readonly idTokens: Pick<IdTokenVerifier, 'verify'>;
+  readonly telemetry: Telemetry;
+  /** Milliseconds since the epoch. */
+  readonly clock: () => number;
+}
+
+/** The API's request body, after API Gateway's base64 decoding. */
+export const MAX_API_BODY_BYTES = 1024 * 1024;
+/** Login cookies /par opens to find the oldest; any beyond are cleared unopened (a forged pile costs nothing). */
+const MAX_LOGIN_COOKIES_OPENED = 8;
+const JS_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+/**
+ * The backend-for-frontend (RFC 10017 6.1): the browser holds sealed HttpOnly cookies, never a
+ * token. /par starts a login whose verifier, state and nonce only this proxy knows; /callback
+ * redeems the code and starts the session; /session says who is signed in; /api/{name}/... forwards
+ * to an allow-listed API with the access token, refreshing it inline; /logout ends it all.
+ */
+export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
+  const { config, clock, sessionKeys } = deps;
+  const app = proxyApp(deps);
+  const base = config.basePath;
+  const nowSeconds = () => Math.floor(clock() / 1000);
+  const signal = (deadline: Deadline) => () => deadline.sharedSignal();
+
+  // A path that normalisation would change (`..`, `.`, encoded dots) is refused before routing:
+  // `/api/x/../../logout` must not reach /logout, nor any route another one.
+  app.use(async (c, next) => {
+    if (hasDotSegment(rawTarget(c).path)) throw new InvalidRequestError('the path must not contain . or .. segments');
+    await next();
+  });
+  for (const path of ['/par', '/session', '/logout', '/api/*']) {
+    app.use(`${base}${path}`, originCheck(config.allowedOrigins, JS_METHODS, { credentials: true, allowHeaders: 'content-type, x-csrf' }));
+    app.use(`${base}${path}`, requireCsrfHeader());
+  }
+
+  const openSession = async (cookies: RequestCookies, deadline: Deadline): Promise<SessionPayload | undefined> => {
+    const sealed = readSessionCookie(cookies);
+    if (sealed === undefined) return undefined;
+    const opened = await sessionKeys.open(sealed, 'session', nowSeconds(), signal(deadline));
+    return opened.payload === undefined ? undefined : parseSessionPayload(opened.payload);
+  };
+  const writeSession = async (c: Context<ProxyEnv>, session: SessionPayload, cookies: RequestCookies, deadline: Deadline) => {
+    const sealed = await sessionKeys.seal(session, 'session', signal(deadline));
+    for (const value of sessionSetCookies(sealed, sessionMaxAge(session, nowSeconds()), cookies)) setCookie(c, value);
+  };
+  const endSession = (c: Context<ProxyEnv>, cookies: RequestCookies) => {
+    for (const value of clearSessionCookies(cookies)) setCookie(c, value);
+  };
+
+  app.post(`${base}/par`, async (c) => {
+    const now = nowSeconds();
+    const fresh = newLogin(undefined, now);
+    const { intent, returnTo } = parseBffIntent(await readJsonBody(c), config, {
+      state: fresh.payload.state,
+      nonce: fresh.payload.nonce,
+      codeChallenge: fresh.codeChallenge,
+    });
+    const login: LoginPayload = { ...fresh.payload, ...(returnTo === undefined ? {} : { return_to: returnTo }) };
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    const pushed = await signAndPush(deps, intent, deadline);
+    // Many tabs and abandoned logins must not pile up cookies (431): the oldest go first.
+    const carried = loginCookieNames(getCookie(c));
+    const opened = await Promise.all(
+      carried.slice(0, MAX_LOGIN_COOKIES_OPENED).map(async (name) => {
+        const result = await sessionKeys.open(getCookie(c, name) ?? '', 'login', now, signal(deadline));
+        const iat = parseLoginPayload(result.payload)?.iat;
+        return iat === undefined ? { name } : { name, iat };
+      }),
+    );
+    for (const name of [...carried.slice(MAX_LOGIN_COOKIES_OPENED), ...loginCookiesToClear(opened)]) setCookie(c, clearLoginCookie(name));
+    setCookie(c, loginSetCookie(login.state, await sessionKeys.seal(login, 'login', signal(deadline))));
+    c.set('success', METRIC.pushed);
+    return c.json(pushed, 201, NO_STORE);
+  });
+
+  // Reached by navigation from the authorization server: no X-CSRF, and every outcome a 303.
+  app.get(`${base}/callback`, async (c) => {
+    const query = new URL(c.req.url).searchParams;
+    const state = query.get('state') ?? '';
+    const cookieName = loginCookieName(state);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    let login: LoginPayload | undefined;
+    try {
+      if (cookieName !== undefined) {
+        setCookie(c, clearLoginCookie(cookieName));
+        const sealed = getCookie(c, cookieName);
+        const opened = sealed === undefined ? undefined : await sessionKeys.open(sealed, 'login', nowSeconds(), signal(deadline));
+        login = parseLoginPayload(opened?.payload);
+      }
+      if (login === undefined) throw new CallbackError('login_required', 'no login in progress in this browser, or it expired: sign in again');
+      if (!sameText(login.state, state)) throw new CallbackError('invalid_state', 'the state is not the one this login sent');
+      await checkIssuer(query.get('iss'), deps, deadline);
+      const error = query.get('error');
+      if (error !== null) throw new UpstreamRefusedError(400, safeCode(error), safeDescription(query.get('error_description')));
+      const code = query.get('code');
+      if (code === null || !/^[\x21-\x7e]{1,2048}$/.test(code)) throw new CallbackError('invalid_request', 'the authorization response has no usable code');
+      const tokens = await requestTokenSet(
+        deps.authorizationServer,
+        deps.clientAuthentication,
+        config.clientId,
+        { grant_type: 'authorization_code', code, code_verifier: login.code_verifier, redirect_uri: config.redirectUri },
+        deadline,
+      );
+      // OpenID Connect Core 3.1.3.3: the code flow answers with an ID token; it names the user.
+      if (tokens.id_token === undefined) throw new CallbackError('invalid_id_token', 'the token response has no ID token', 502);
+      const claims = await deps.idTokens.verify(tokens.id_token, login.nonce, deadline);
+      const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge);
+      await writeSession(c, session, getCookie(c), deadline);
+      c.set('success', METRIC.tokensIssued);
+      return c.redirect(returnToUrl(config.appUrl, login.return_to), 303);
+    } catch (error) {
+      const failure = error instanceof OAuthError ? error : new ServerError('unexpected error');
+      c.set('answeredError', failure);
+      c.header('Cache-Control', 'no-store');
+      return c.redirect(
+        returnToUrl(config.appUrl, login?.return_to, { error: failure.error, error_description: failure.description }),
+        303,
+      );
+    }
+  });
+
+  app.get(`${base}/session`, async (c) => {
+    const cookies = getCookie(c);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    const session = await openSession(cookies, deadline);
+    if (session === undefined) {
+      endSession(c, cookies);
+      return c.json({ authenticated: false }, 200, NO_STORE);
+    }
+    return c.json({ authenticated: true, claims: session.claims, expires_at: session.exp }, 200, NO_STORE);
+  });
+
+  app.post(`${base}/logout`, async (c) => {
+    const cookies = getCookie(c);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    const session = await openSession(cookies, deadline);
+    endSession(c, cookies);
+    if (session !== undefined) {
+      // RFC 7009: the refresh token (or the access token) stops working at the server too. A failure
+      // is logged and counted, but does not keep anyone signed in here: the cookies are gone.
+      try {
+        await revokeToken(
+          deps.authorizationServer,
+          deps.clientAuthentication,
+          config.clientId,
+          session.refresh_token ?? session.access_token,
+          session.refresh_token === undefined ? 'access_token' : 'refresh_token',
+          deadline,
+        );
+      } catch (error) {
+        if (!(error instanceof OAuthError)) throw error;
+        c.set('answeredError', error);
+      }
+    }
+    const logoutUrl = await endSessionUrl(deps.authorizationServer, config.clientId, config.postLogoutRedirectUri, deadline);
+    return c.json({ logout_url: logoutUrl ?? null }, 200, NO_STORE);
+  });
+
+  app.on(JS_METHODS.split(', '), `${base}/api/:name/*`, async (c) => {
+    const name = c.req.param('name');
+    const target = rawTarget(c);
+    const prefix = `${base}/api/${name}/`;
+    if (!target.path.startsWith(prefix)) throw new InvalidRequestError('the API path is malformed');
+    let resolved: ReturnType<typeof resolveApiTarget>;
+    try {
+      resolved = resolveApiTarget(config.apiUpstreams, name, target.path.slice(prefix.length), target.query, c.req.method);
+    } catch (error) {
+      if (error instanceof MethodNotAllowedError) c.header('Allow', error.allow.join(', '));
+      throw error;
+    }
+    const body = await apiBody(c);
+    const cookies = getCookie(c);
+    const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    let session = await openSession(cookies, deadline);
+    if (session !== undefined && refreshDue(session, nowSeconds())) {
+      session = await refresh(session, deadline);
+      if (session !== undefined) await writeSession(c, session, cookies, deadline);
+    }
+    if (session === undefined) {
+      endSession(c, cookies);
+      return c.json({ error: 'login_required', error_description: 'sign in again' }, 401, NO_STORE);
+    }
+    const accessToken = session.access_token;
+    const answer = await deadline.timed('api', () =>
+      forwardToApi({ method: c.req.method, url: new URL(resolved.url), headers: c.req.raw.headers, accessToken, ...(body === undefined ? {} : { body }) }, deadline),
+    );
+    const headers = new Headers(answer.headers);
+    if (!headers.has('cache-control')) headers.set('Cache-Control', 'no-store');
+    headers.forEach((value, header) => c.header(header, value));
+    const empty = answer.status === 204 || answer.status === 304 || c.req.method === 'HEAD';
+    return empty ? c.body(null, answer.status as 204) : c.body(new Uint8Array(answer.body), answer.status as 200);
+  });
+
+  /**
+   * RFC 6749 6: a new access token before this one expires. A refused refresh (the grant is gone)
+   * ends the session; a failing server keeps it, so that the SPA can try again.
+   */
+  async function refresh(session: SessionPayload, deadline: Deadline): Promise<SessionPayload | undefined> {
+    if (session.refresh_token === undefined) return session.expires_at > nowSeconds() ? session : undefined;
+    try {
+      const tokens = await requestTokenSet(
+        deps.authorizationServer,
+        deps.clientAuthentication,
+        config.clientId,
+        { grant_type: 'refresh_token', refresh_token: session.refresh_token },
+        deadline,
+      );
+      return refreshedSession(session, { ...tokens }, nowSeconds());
+    } catch (error) {
+      if (error instanceof UpstreamRefusedError && error.error === 'invalid_grant') return undefined;
+      throw error;
+    }
+  }
+
+  return app;
+}
+
+/** A failure at the callback that is no one's but the browser's or the proxy's: answered as a redirect. */
+class CallbackError extends OAuthError {
+  override readonly name = 'CallbackError';
+  constructor(error: string, description: string, status = 400) {
+    super(status, error, description);
+  }
+}
+
+/** RFC 9207 2.4: the response's iss must be the issuer; absent only where the server does not send it. */
+async function checkIssuer(iss: string | null, deps: BffDependencies, deadline: Deadline): Promise<void> {
+  if (iss === null) {
+    if (await issParameterSupported(deps, deadline)) throw new CallbackError('invalid_issuer', 'the authorization response has no iss');
+    return;
+  }
+  if (iss !== deps.config.issuer) throw new CallbackError('invalid_issuer', 'the authorization response comes from another issuer');
+}
+
+/** The ID token's claims the SPA may see: the nonce and the token hashes are protocol, not identity. */
+function sessionClaims(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { nonce: _nonce, at_hash: _atHash, c_hash: _cHash, s_hash: _sHash, ...rest } = claims;
+  return rest;
+}
+
+const sameText = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** RFC 6749 4.1.2.1: error and error_description characters; anything else is not echoed. */
+const safeCode = (raw: string): string => (/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(raw) ? raw : 'server_error');
+const safeDescription = (raw: string | null): string =>
+  raw !== null && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,256}$/.test(raw) ? raw : 'the authorization server refused the login';
+
+function setCookie(c: Context, value: string): void {
+  c.header('Set-Cookie', value, { append: true });
+}
+
+/** The path and query exactly as the browser sent them (API Gateway's raw path, Node's request target). */
+function rawTarget(c: Context<ProxyEnv>): { path: string; query: string } {
+  const event = c.env?.event;
+  if (event?.rawPath !== undefined) return { path: event.rawPath, query: event.rawQueryString ?? '' };
+  const target = c.env?.incoming?.url;
+  if (target !== undefined && target.startsWith('/')) {
+    const at = target.indexOf('?');
+    return at === -1 ? { path: target, query: '' } : { path: target.slice(0, at), query: target.slice(at + 1) };
+  }
+  const url = new URL(c.req.url);
+  return { path: url.pathname, query: url.search.slice(1) };
+}
+
+/** A `.` or `..` segment, plain or percent-encoded (WHATWG URL treats `%2e` as a dot). */
+function hasDotSegment(path: string): boolean {
+  return path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment));
+}
+
+async function apiBody(c: Context): Promise<Uint8Array | undefined> {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return undefined;
+  if (Number(c.req.header('content-length') ?? '0') > MAX_API_BODY_BYTES) throw new PayloadTooLargeError(MAX_API_BODY_BYTES);
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > MAX_API_BODY_BYTES) throw new PayloadTooLargeError(MAX_API_BODY_BYTES);
+  return bytes.byteLength === 0 ? undefined : bytes;
+}

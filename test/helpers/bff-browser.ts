@@ -1,0 +1,104 @@
+import { logIn } from './browser-session.ts';
+
+/**
+ * A browser as far as the bff mode is concerned, without a browser: a cookie jar for the proxy's
+ * origin that honours Max-Age (0 deletes) and keeps each cookie's attributes for assertions, and the
+ * SPA's calls (`X-CSRF: 1`, the page's Origin). The login at oidc-provider is browser-session.ts's.
+ * 127.0.0.1 and localhost only; every request has a timeout.
+ */
+export interface StoredCookie {
+  readonly name: string;
+  readonly value: string;
+  /** Lower-cased attribute names, with their values ('' for flags). */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export interface BffAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The JSON body, or undefined. */
+  readonly json: Record<string, unknown> | undefined;
+  readonly setCookies: readonly string[];
+}
+
+export class BffBrowser {
+  readonly cookies = new Map<string, StoredCookie>();
+
+  constructor(
+    /** The SPA's origin, which is also the proxy's (same-origin deployment). */
+    readonly origin: string,
+    readonly basePath = '',
+  ) {}
+
+  cookieHeader(): string {
+    return [...this.cookies.values()].map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+  }
+
+  take(setCookies: readonly string[]): void {
+    for (const line of setCookies) {
+      const [pair, ...rest] = line.split(';');
+      const at = pair!.indexOf('=');
+      const name = pair!.slice(0, at).trim();
+      const attributes = Object.fromEntries(
+        rest.map((part) => {
+          const eq = part.indexOf('=');
+          return eq === -1 ? [part.trim().toLowerCase(), ''] : [part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim()];
+        }),
+      );
+      if (attributes['max-age'] === '0') this.cookies.delete(name);
+      else this.cookies.set(name, { name, value: pair!.slice(at + 1), attributes });
+    }
+  }
+
+  /** A request as the browser sends it: cookies attached, no redirect followed. */
+  async request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string; js?: boolean } = {}): Promise<BffAnswer> {
+    const js = init.js ?? true;
+    const response = await fetch(new URL(path, this.origin), {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      headers: {
+        ...(this.cookies.size > 0 ? { cookie: this.cookieHeader() } : {}),
+        ...(js ? { 'x-csrf': '1', origin: this.origin } : {}),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
+      ...(init.body === undefined ? {} : { body: init.body }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const setCookies = response.headers.getSetCookie();
+    this.take(setCookies);
+    const text = await response.text();
+    let json: Record<string, unknown> | undefined;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json, setCookies };
+  }
+
+  /** POST /par as the SPA makes it; the answer's authorization_url is where the browser goes next. */
+  startLogin(intent: Record<string, unknown> = { scope: 'openid profile' }): Promise<BffAnswer> {
+    return this.request(`${this.basePath}/par`, { method: 'POST', body: JSON.stringify(intent) });
+  }
+
+  /** The login at the authorization server, up to its redirect to the proxy's /callback (not followed). */
+  async authorize(authorizationUrl: string, user = 'katherine.johnson'): Promise<URL> {
+    return logIn(authorizationUrl, new URL(`${this.basePath}/callback`, this.origin).href, user);
+  }
+
+  /** The navigation to /callback: a 303 whose Location is where the SPA is sent. */
+  async callback(callbackUrl: URL): Promise<BffAnswer> {
+    return this.request(`${callbackUrl.pathname}${callbackUrl.search}`, { js: false });
+  }
+
+  /** The whole login: /par, the authorization server, /callback. Throws with the failing step. */
+  async login(intent?: Record<string, unknown>, user?: string): Promise<BffAnswer> {
+    const started = await this.startLogin(intent);
+    if (started.status !== 201) throw new Error(`/par answered ${started.status}: ${started.text}`);
+    const callback = await this.callback(await this.authorize(String(started.json?.authorization_url), user));
+    if (callback.status !== 303) throw new Error(`/callback answered ${callback.status}: ${callback.text}`);
+    return callback;
+  }
+}
