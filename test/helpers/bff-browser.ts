@@ -29,6 +29,8 @@ export class BffBrowser {
     /** The SPA's origin, which is also the proxy's (same-origin deployment). */
     readonly origin: string,
     readonly basePath = '',
+    /** Told every cookie value and authorization code this browser sees: a leak collector's secrets. */
+    private readonly observe: (secret: string) => void = () => {},
   ) {}
 
   cookieHeader(): string {
@@ -46,8 +48,10 @@ export class BffBrowser {
           return eq === -1 ? [part.trim().toLowerCase(), ''] : [part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim()];
         }),
       );
+      const value = pair!.slice(at + 1);
+      if (value.length >= 16) this.observe(value);
       if (attributes['max-age'] === '0') this.cookies.delete(name);
-      else this.cookies.set(name, { name, value: pair!.slice(at + 1), attributes });
+      else this.cookies.set(name, { name, value, attributes });
     }
   }
 
@@ -85,7 +89,10 @@ export class BffBrowser {
 
   /** The login at the authorization server, up to its redirect to the proxy's /callback (not followed). */
   async authorize(authorizationUrl: string, user = 'katherine.johnson'): Promise<URL> {
-    return logIn(authorizationUrl, new URL(`${this.basePath}/callback`, this.origin).href, user);
+    const callback = await logIn(authorizationUrl, new URL(`${this.basePath}/callback`, this.origin).href, user);
+    const code = callback.searchParams.get('code');
+    if (code !== null) this.observe(code);
+    return callback;
   }
 
   /** The navigation to /callback: a 303 whose Location is where the SPA is sent. */
