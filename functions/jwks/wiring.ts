@@ -4,12 +4,13 @@ import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
+import type { FromEnv, Wired } from '../app/wiring.ts';
 import { loadJwksConfig, type Env } from '../core/config.ts';
 import { createJwksApp } from './app.ts';
 import { PublishedKeys } from './published-keys.ts';
 
 /** The JWKS app with its production adapters, from the environment (validated here, once). */
-export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now): Wired => {
   const config = loadJwksConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
@@ -26,6 +27,6 @@ export function jwksFromEnv(env: Env, clock: () => number = Date.now): { app: Ho
     app,
     prefetch: () => prefetch(clock, config.upstreamTimeoutMs, [(deadline) => keys.read(() => deadline.sharedSignal())]),
   };
-}
+};
 
-export const jwksAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => jwksFromEnv(env, clock).app;
+export const jwksAppFromEnv = (env: Env, clock?: () => number): Hono<ProxyEnv> => fromEnv(env, clock).app;
