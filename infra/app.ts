@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InfraConfigError } from './config.ts';
+import { formatConfigError, InfraConfigError } from './config.ts';
 import { addParProxyStack } from './par-proxy-stack.ts';
 
 /**
@@ -14,8 +14,8 @@ try {
   addParProxyStack(app);
 } catch (error) {
   if (!(error instanceof InfraConfigError)) throw error;
-  // A plain message, not a stack trace: the user only has to fix one -c value.
-  console.error(`Configuration error: ${error.message}\nSee docs/deploy.md for the context keys.`);
+  // A plain message, not a stack trace: every -c value to fix, and a command that works.
+  console.error(formatConfigError(error));
   process.exit(1);
 }
 // cdk-nag's AWS Solutions checks run at synthesis; an unacknowledged finding fails `cdk synth`.

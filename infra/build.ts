@@ -1,7 +1,8 @@
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, esbuildOptionsFor } from './bundling.ts';
+import { FUNCTIONS } from '../functions/manifest.ts';
+import { PROJECT_ROOT, esbuildOptionsFor } from './bundling.ts';
 
 /**
  * `npm run build`: the Lambda bundles into dist/<function>/index.mjs with exactly the options the
@@ -10,17 +11,13 @@ import { FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, esbuildOptionsFor } fro
  */
 const metafile = process.argv.includes('--metafile');
 const outRoot = join(PROJECT_ROOT, 'dist');
-for (const name of FUNCTION_NAMES) {
-  if (!existsSync(join(PROJECT_ROOT, FUNCTION_ENTRIES[name]))) {
-    console.warn(`${name}: ${FUNCTION_ENTRIES[name]} does not exist, skipped`);
-    continue;
-  }
-  const outdir = join(outRoot, name);
+for (const fn of FUNCTIONS) {
+  const outdir = join(outRoot, fn.name);
   rmSync(outdir, { recursive: true, force: true });
-  const result = await build({ ...esbuildOptionsFor(name, outdir), metafile, logLevel: 'warning' });
+  const result = await build({ ...esbuildOptionsFor(fn, outdir), metafile, logLevel: 'warning' });
   if (result.metafile !== undefined) {
     writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
   }
   const kilobytes = statSync(join(outdir, 'index.mjs')).size / 1024;
-  console.log(`${name}: ${join('dist', name, 'index.mjs')} (${kilobytes.toFixed(0)} KB)`);
+  console.log(`${fn.name}: ${join('dist', fn.name, 'index.mjs')} (${kilobytes.toFixed(0)} KB)`);
 }

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import type { FunctionSpec } from '../functions/manifest.ts';
 
 /**
  * The one definition of how a handler becomes a Lambda bundle. The CDK constructs
@@ -8,18 +10,8 @@ import type { BuildOptions } from 'esbuild';
  * measure and ship the same bytes. Plain data: importing it does not load aws-cdk-lib.
  */
 
-export const FUNCTION_NAMES = ['par', 'token', 'jwks'] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
-
 /** The repository root (where package.json and package-lock.json are). */
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
-
-/** Entry files, relative to PROJECT_ROOT; each exports `handler`. */
-export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
-  par: 'functions/par/handler.ts',
-  token: 'functions/token/handler.ts',
-  jwks: 'functions/jwks/handler.ts',
-};
 
 /**
  * ESM output keeps the SDK's ES module builds tree-shakeable; a few CommonJS dependencies still call
@@ -49,13 +41,13 @@ export const ESBUILD_OPTIONS = {
   outExtension: { '.js': '.mjs' },
 } as const satisfies BuildOptions;
 
-/** esbuild options for one function, e.g. `await esbuild.build(esbuildOptionsFor('par', 'dist/par'))`. */
-export function esbuildOptionsFor(name: FunctionName, outdir: string): BuildOptions {
+/** esbuild options for one function (functions/manifest.ts), e.g. `await esbuild.build(esbuildOptionsFor(PAR, 'dist/par'))`. */
+export function esbuildOptionsFor(fn: FunctionSpec, outdir: string): BuildOptions {
   return {
     ...ESBUILD_OPTIONS,
     external: [...ESBUILD_OPTIONS.external],
     mainFields: [...ESBUILD_OPTIONS.mainFields],
-    entryPoints: { index: fileURLToPath(new URL(FUNCTION_ENTRIES[name], new URL('../', import.meta.url))) },
+    entryPoints: { index: join(PROJECT_ROOT, fn.entry) },
     outdir,
     absWorkingDir: PROJECT_ROOT,
   };

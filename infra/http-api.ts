@@ -5,17 +5,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionName } from './bundling.ts';
+import type { FunctionSpec } from '../functions/manifest.ts';
 import type { ThrottleConfig } from './config.ts';
-
-export const JWKS_PATH = '/.well-known/jwks.json';
-
-/** The API's whole surface: nothing else is routed (anything else gets API Gateway's 404). */
-export const ROUTES: ReadonlyArray<{ readonly method: apigw.HttpMethod; readonly path: string; readonly fn: FunctionName }> = [
-  { method: apigw.HttpMethod.POST, path: '/par', fn: 'par' },
-  { method: apigw.HttpMethod.POST, path: '/token', fn: 'token' },
-  { method: apigw.HttpMethod.GET, path: JWKS_PATH, fn: 'jwks' },
-];
 
 /**
  * One JSON line per request. No query strings, headers or bodies: only routing, status, timing and the
@@ -38,14 +29,15 @@ const ACCESS_LOG_FIELDS = {
 };
 
 export interface ProxyHttpApiProps {
-  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
+  /** Each function with the routes its spec declares: the API's whole surface (anything else gets API Gateway's 404). */
+  readonly functions: ReadonlyArray<{ readonly spec: FunctionSpec; readonly fn: lambda.IFunction }>;
   /** Origins the browser may call from; API Gateway answers their preflights. */
   readonly allowedOrigins: readonly string[];
   readonly throttle: ThrottleConfig;
   readonly logRetention: logs.RetentionDays;
 }
 
-/** An HTTP API with exactly three routes, CORS for the configured origins, throttling and access logs. */
+/** An HTTP API with exactly the functions' routes, CORS for the configured origins, throttling and access logs. */
 export class ProxyHttpApi extends Construct {
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
@@ -60,7 +52,7 @@ export class ProxyHttpApi extends Construct {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: [...props.allowedOrigins],
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
+        allowMethods: [...corsMethods(props.functions.map(({ spec }) => spec)), apigw.CorsHttpMethod.OPTIONS],
         allowHeaders: ['content-type'],
         // 503 answers carry Retry-After; the SPA may read it.
         exposeHeaders: ['retry-after'],
@@ -70,14 +62,14 @@ export class ProxyHttpApi extends Construct {
         maxAge: Duration.minutes(10),
       },
     });
-    for (const route of ROUTES) {
-      this.api.addRoutes({
-        path: route.path,
-        methods: [route.method],
-        integration: new HttpLambdaIntegration(`${route.fn}Integration`, props.functions[route.fn], {
-          payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
-        }),
+    for (const { spec, fn } of props.functions) {
+      // One integration per function, shared by its routes.
+      const integration = new HttpLambdaIntegration(`${spec.name}Integration`, fn, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
       });
+      for (const route of spec.routes) {
+        this.api.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration });
+      }
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -108,4 +100,10 @@ export class ProxyHttpApi extends Construct {
   get url(): string {
     return `https://${this.api.apiId}.execute-api.${this.api.stack.region}.${this.api.stack.urlSuffix}`;
   }
+}
+
+/** The routes' methods, for the CORS preflight answer. */
+function corsMethods(specs: readonly FunctionSpec[]): apigw.CorsHttpMethod[] {
+  const methods = new Set(specs.flatMap((spec) => spec.routes.map((route) => route.method)));
+  return [...methods].sort().map((method) => apigw.CorsHttpMethod[method]);
 }

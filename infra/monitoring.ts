@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DIMENSIONS, METRIC, METRIC_DIMENSIONS, UPSTREAM_LATENCY_METRICS, type MetricName } from '../functions/app/observability.ts';
-import { FUNCTION_NAMES, type FunctionName } from './bundling.ts';
+import type { FunctionName } from '../functions/manifest.ts';
 import { METRICS_NAMESPACE } from './proxy-functions.ts';
 
 /** Alarm thresholds; docs/deploy.md ("Figures" and "Alarms") says why and what to do. */
@@ -45,6 +45,7 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { stage, functions } = props;
+    const names = Object.keys(functions) as FunctionName[];
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `${Stack.of(this).stackName} alarms`,
       // Only HTTPS publishers (cdk-nag AwsSolutions-SNS3).
@@ -82,7 +83,7 @@ export class Monitoring extends Construct {
         `API p99 latency above ${ALARM_THRESHOLDS.latencyP99Ms} ms for 15 minutes: an upstream is slow. Compare ` +
         `${Object.values(UPSTREAM_LATENCY_METRICS).join(', ')} on the dashboard. docs/deploy.md#alarms`,
     });
-    for (const name of FUNCTION_NAMES) {
+    for (const name of names) {
       const fn = functions[name];
       this.addAlarm(`${pascal(name)}Errors`, {
         metric: fn.metricErrors({ statistic: 'Sum', period: PERIOD }),
@@ -107,7 +108,7 @@ export class Monitoring extends Construct {
       defaultInterval: Duration.hours(3),
     });
     const byFunction = (metric: (fn: lambda.IFunction, name: FunctionName) => cloudwatch.IMetric) =>
-      FUNCTION_NAMES.map((name) => metric(functions[name], name));
+      names.map((name) => metric(functions[name], name));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'API requests and errors', left: [requests, clientErrors, serverErrors], width: 8 }),
       new cloudwatch.GraphWidget({
@@ -143,7 +144,7 @@ export class Monitoring extends Construct {
       // Init duration is not a Lambda metric; the REPORT line of each cold start carries it.
       new cloudwatch.LogQueryWidget({
         title: 'Cold starts and init duration (ms)',
-        logGroupNames: FUNCTION_NAMES.map((name) => props.functionLogGroups[name].logGroupName),
+        logGroupNames: names.map((name) => props.functionLogGroups[name].logGroupName),
         queryLines: [
           'filter @type = "REPORT" and ispresent(@initDuration)',
           'stats count(*) as coldStarts, avg(@initDuration) as avgInitMs, pct(@initDuration, 99) as p99InitMs, max(@initDuration) as maxInitMs by @log',

@@ -1,10 +1,10 @@
 import { App, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FunctionName } from './bundling.ts';
+import { JWKS_PATH, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
-import { parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
-import { JWKS_PATH, ProxyHttpApi } from './http-api.ts';
+import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
+import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
@@ -14,13 +14,13 @@ export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
 export interface ParProxyStackProps extends StackProps {
   readonly config: InfraConfig;
-  /** Entry files by function (tests); @default FUNCTION_ENTRIES in infra/bundling.ts */
-  readonly entries?: Partial<Record<FunctionName, string>>;
+  /** @default FUNCTIONS (functions/manifest.ts) */
+  readonly functions?: readonly FunctionSpec[];
 }
 
 /**
- * The whole proxy in one environment-agnostic stack: KMS signing key(s), the client secret, three
- * functions, the HTTP API and its monitoring. Synthesis needs no AWS account and no lookups.
+ * The whole proxy in one environment-agnostic stack: KMS signing key(s), the client secret, the
+ * functions of functions/manifest.ts, the HTTP API and its monitoring. Synthesis needs no AWS account and no lookups.
  */
 export class ParProxyStack extends Stack {
   readonly keys: SigningKeys;
@@ -37,7 +37,7 @@ export class ParProxyStack extends Stack {
       keySpec: config.keySpec,
       aliasPrefix: `alias/${this.stackName}`,
       requestObjectGenerations: config.signingKeyGenerations,
-      assertionKey: config.assertionKey,
+      assertionKey: hasAssertionKey(config),
       assertionGenerations: config.assertionKeyGenerations,
       publicKeyReadByAccount: config.publicKeyReadByAccount,
     });
@@ -52,10 +52,10 @@ export class ParProxyStack extends Stack {
       keys: this.keys,
       clientSecret: this.clientSecret,
       logRetention: LOG_RETENTION,
-      entries: props.entries,
+      functions: props.functions,
     });
     this.httpApi = new ProxyHttpApi(this, 'HttpApi', {
-      functions: this.functions.functions,
+      functions: this.functions.deployed,
       allowedOrigins: config.allowedOrigins,
       throttle: config.throttle,
       logRetention: LOG_RETENTION,

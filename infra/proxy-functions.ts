@@ -1,13 +1,15 @@
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ESBUILD_OPTIONS, FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from './bundling.ts';
+import { FUNCTIONS, hasCapability, type Capability, type FunctionName, type FunctionSpec } from '../functions/manifest.ts';
+import { settingsOf } from '../functions/settings/table.ts';
+import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
-import { usesClientSecret, type InfraConfig, type SigningAlg } from './config.ts';
+import type { InfraConfig, SigningAlg } from './config.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
@@ -32,60 +34,42 @@ export function cdkBundlingOptions(): BundlingOptions {
   };
 }
 
-/** Tokens (ARNs) the environment refers to. */
-export interface EnvironmentRefs {
-  /** The active request object key. */
-  readonly keyArn: string;
-  /** The active client assertion key, when there is a second key. */
-  readonly assertionKeyArn?: string;
-  /** This stack's keys that are published without signing (inactive generations). */
-  readonly publishedKeyArns?: readonly string[];
-  readonly secretArn?: string;
+/**
+ * The variables the stack fills from its own resources (`fromStack` in functions/settings/table.ts),
+ * the same for every function that reads them.
+ */
+export function stackEnvironment(config: InfraConfig, keys: SigningKeys, clientSecret?: ClientSecret): Record<string, string | undefined> {
+  // A second key signs only in `separate`; while `published`, every generation is published only.
+  const signingAssertions = config.assertionKey === 'separate' ? keys.assertion : undefined;
+  const publishedOnly = [
+    ...keys.requestObject.inactive,
+    ...(signingAssertions === undefined ? (keys.assertion?.all ?? []) : signingAssertions.inactive),
+  ];
+  return {
+    KMS_KEY_ID: keys.requestObject.active.keyArn,
+    CLIENT_SECRET_ID: clientSecret?.secret.secretArn,
+    CLIENT_ASSERTION_KMS_KEY_ID: signingAssertions?.active.keyArn,
+    // This stack's keys that sign nothing, then keys managed elsewhere.
+    PUBLISHED_KMS_KEY_IDS: [...publishedOnly.map((key) => key.keyArn), ...config.publishedKeyArns].join(',') || undefined,
+  };
 }
 
 /**
- * The environment each handler reads (functions/core/config.ts). Optional values are left out
- * rather than set empty, so the handlers' defaults apply.
+ * The environment of one function: each setting it reads (functions/settings/table.ts, by its
+ * capabilities), from the context or from the stack. Unset values are left out rather than set
+ * empty, so the functions' defaults apply.
  */
-export function functionEnvironment(name: FunctionName, config: InfraConfig, refs: EnvironmentRefs): Record<string, string> {
-  const env: Record<string, string | undefined> = {
-    SIGNING_ALG: config.signingAlg,
-    KMS_KEY_ID: refs.keyArn,
-    SIGNING_KID: config.signingKid,
-    UPSTREAM_TIMEOUT_MS: config.upstreamTimeoutMs?.toString(),
-  };
-  if (name === 'jwks') {
-    env.CLIENT_ASSERTION_KMS_KEY_ID = refs.assertionKeyArn;
-    env.CLIENT_ASSERTION_KID = refs.assertionKeyArn === undefined ? undefined : config.assertionKid;
-    // This stack's inactive generations, then keys managed elsewhere.
-    env.PUBLISHED_KMS_KEY_IDS = [...(refs.publishedKeyArns ?? []), ...config.publishedKeyArns].join(',') || undefined;
-  } else {
-    // With sharedAssertionKey the handlers sign client assertions with KMS_KEY_ID.
-    const assertion = config.clientAuthMethod === 'private_key_jwt' && !config.sharedAssertionKey ? refs.assertionKeyArn : undefined;
-    Object.assign(env, {
-      ISSUER: config.issuer,
-      CLIENT_ID: config.clientId,
-      CLIENT_AUTH_METHOD: config.clientAuthMethod,
-      CLIENT_SECRET_ID: usesClientSecret(config) ? refs.secretArn : undefined,
-      CLIENT_ASSERTION_KMS_KEY_ID: assertion,
-      CLIENT_ASSERTION_KID: assertion === undefined ? undefined : config.assertionKid,
-      ALLOWED_ORIGINS: config.allowedOrigins.join(','),
-      ALLOWED_REDIRECT_URIS: config.allowedRedirectUris.join(','),
-    });
+export function functionEnvironment(fn: FunctionSpec, config: InfraConfig, stack: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const setting of settingsOf(fn)) {
+    const name = setting.env!;
+    if (setting.fromStack && !(name in stack)) throw new Error(`${name} is filled by the stack, which sets no value for it (stackEnvironment)`);
+    const value = setting.fromStack ? stack[name] : config.environment[name];
+    if (value !== undefined) env[name] = value;
   }
-  if (name === 'par') {
-    Object.assign(env, {
-      REQUEST_OBJECT_TTL: config.requestObjectTtl?.toString(),
-      PAR_ENDPOINT: config.parEndpoint,
-      AUTHORIZATION_ENDPOINT: config.authorizationEndpoint,
-      ALLOWED_AUTHORIZATION_DETAILS_TYPES: config.allowedAuthorizationDetailsTypes.join(',') || undefined,
-      ALLOW_PROMPT_NONE: config.allowPromptNone ? 'true' : undefined,
-    });
-  }
-  if (name === 'token') env.TOKEN_ENDPOINT = config.tokenEndpoint;
   // NODE_OPTIONS=--enable-source-maps is deliberately absent: it costs cold-start time and makes
   // every stack trace slower; the shipped .map files decode traces offline instead.
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return env;
 }
 
 export interface ProxyFunctionsProps {
@@ -94,22 +78,24 @@ export interface ProxyFunctionsProps {
   /** The client secret; absent with private_key_jwt. */
   readonly clientSecret?: ClientSecret;
   readonly logRetention: logs.RetentionDays;
-  /** Entry files by function, absolute or relative to the project root. @default FUNCTION_ENTRIES */
-  readonly entries?: Partial<Record<FunctionName, string>>;
+  /** @default FUNCTIONS (functions/manifest.ts) */
+  readonly functions?: readonly FunctionSpec[];
 }
 
-export const DESCRIPTIONS: Record<FunctionName, string> = {
-  par: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
-  token: 'POST /token: redeems the authorization code with the client credentials',
-  jwks: 'GET /.well-known/jwks.json: publishes the public signing keys',
-};
+export interface DeployedFunction {
+  readonly spec: FunctionSpec;
+  readonly fn: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
 
 /**
- * The three handlers, each with its own role, log group and nothing more than it needs:
- * par signs request objects and authenticates to the authorization server, token only
- * authenticates, jwks only reads public keys.
+ * The functions of the manifest, each with its own role, log group and nothing more than its
+ * capabilities need: request-objects signs request objects, oauth-client authenticates to the
+ * authorization server (a secret, or assertion keys), publish-keys reads public keys.
  */
 export class ProxyFunctions extends Construct {
+  readonly deployed: readonly DeployedFunction[];
   readonly functions: Readonly<Record<FunctionName, lambda.Function>>;
   readonly logGroups: Readonly<Record<FunctionName, logs.LogGroup>>;
   readonly roles: Readonly<Record<FunctionName, iam.Role>>;
@@ -117,17 +103,9 @@ export class ProxyFunctions extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
     const { config, keys } = props;
-    const refs: EnvironmentRefs = {
-      keyArn: keys.requestObject.active.keyArn,
-      assertionKeyArn: keys.assertion?.active.keyArn,
-      publishedKeyArns: [...keys.requestObject.inactive, ...(keys.assertion?.inactive ?? [])].map((key) => key.keyArn),
-      secretArn: props.clientSecret?.secret.secretArn,
-    };
-    const functions = {} as Record<FunctionName, lambda.Function>;
-    const logGroups = {} as Record<FunctionName, logs.LogGroup>;
-    const roles = {} as Record<FunctionName, iam.Role>;
-    for (const name of FUNCTION_NAMES) {
-      const pascal = name[0]!.toUpperCase() + name.slice(1);
+    const stack = stackEnvironment(config, keys, props.clientSecret);
+    this.deployed = (props.functions ?? FUNCTIONS).map((spec) => {
+      const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
         retention: props.logRetention,
         // The audit lines outlive the stack (and a replacement of the group); their retention still
@@ -138,12 +116,11 @@ export class ProxyFunctions extends Construct {
       // whose logs:CreateLogGroup and wildcard resources this function does not need.
       const role = new iam.Role(this, `${pascal}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `${name} function of the PAR proxy`,
+        description: `${spec.name} function of the PAR proxy`,
       });
       logGroup.grantWrite(role);
-      const entry = props.entries?.[name] ?? FUNCTION_ENTRIES[name];
-      functions[name] = new NodejsFunction(this, pascal, {
-        entry: isAbsolute(entry) ? entry : join(PROJECT_ROOT, entry),
+      const fn = new NodejsFunction(this, pascal, {
+        entry: join(PROJECT_ROOT, spec.entry),
         handler: 'handler',
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
@@ -151,71 +128,63 @@ export class ProxyFunctions extends Construct {
         architecture: lambda.Architecture.ARM_64,
         memorySize: config.memorySize,
         // One abused route cannot take the others' concurrency, nor all of the account's.
-        reservedConcurrentExecutions: config.reservedConcurrency?.[name],
+        reservedConcurrentExecutions: config.reservedConcurrency?.[spec.name as FunctionName],
         // API Gateway gives up at 30 s; the handlers budget 8 s for upstream calls inside this.
         timeout: Duration.seconds(10),
-        description: DESCRIPTIONS[name],
+        description: spec.description,
         role,
         logGroup,
-        environment: functionEnvironment(name, config, refs),
+        environment: functionEnvironment(spec, config, stack),
         bundling: cdkBundlingOptions(),
       });
-      logGroups[name] = logGroup;
-      roles[name] = role;
-    }
-    this.functions = functions;
-    this.logGroups = logGroups;
-    this.roles = roles;
-    this.grantPermissions(props);
+      grantCapabilities(spec, role, props);
+      return { spec, fn, role, logGroup };
+    });
+    const byName = <T>(pick: (deployed: DeployedFunction) => T) =>
+      Object.fromEntries(this.deployed.map((deployed) => [deployed.spec.name, pick(deployed)])) as Record<FunctionName, T>;
+    this.functions = byName((deployed) => deployed.fn);
+    this.logGroups = byName((deployed) => deployed.logGroup);
+    this.roles = byName((deployed) => deployed.role);
   }
+}
 
-  /**
-   * A signer's permissions cover every listed generation of the key it signs with, not only the
-   * active one: KMS applies a key policy change after a delay (usually seconds, sometimes minutes), so
-   * a permission granted in the switch deploy could arrive after the first Sign with the new key, and
-   * one revoked there could leave containers still signing with the old key without it. Granted from
-   * the deploy that publishes a generation until the one that retires it, the switch changes no
-   * permission at all. This grants nothing the authorization server would not accept anyway: every
-   * listed generation is in the JWKS. With one generation (no rotation running), it is exactly the
-   * active key.
-   */
-  private grantPermissions({ config, keys, clientSecret }: ProxyFunctionsProps): void {
-    const { par, token, jwks } = this.roles;
-    const alg = config.signingAlg;
-
-    // par: sign request objects; read the public key only to derive the kid when none is configured.
-    const parUse = new KeyUse(alg);
-    parUse.addAll(keys.requestObject, 'kms:Sign');
-    if (config.signingKid === undefined) parUse.addAll(keys.requestObject, 'kms:GetPublicKey');
-
-    const tokenUse = new KeyUse(alg);
-    if (config.clientAuthMethod === 'private_key_jwt') {
-      // Client assertions: signed with the second key, or with the request object key when shared.
-      const assertionKeys = config.sharedAssertionKey ? keys.requestObject : keys.assertion;
-      if (assertionKeys === undefined) throw new Error('private_key_jwt without sharedAssertionKey needs the client assertion key');
-      const assertionKid = config.sharedAssertionKey ? config.signingKid : config.assertionKid;
-      for (const use of [parUse, tokenUse]) {
-        use.addAll(assertionKeys, 'kms:Sign');
-        if (assertionKid === undefined) use.addAll(assertionKeys, 'kms:GetPublicKey');
-      }
-    } else {
-      if (clientSecret === undefined) throw new Error(`${config.clientAuthMethod} needs a client secret`);
-      clientSecret.grantRead(par);
-      clientSecret.grantRead(token);
-    }
-    parUse.grantTo(par);
-    tokenUse.grantTo(token);
-
-    // jwks: public keys only, of every key it publishes (every generation of both keys).
-    const jwksUse = new KeyUse(alg);
-    jwksUse.addAll(keys.requestObject, 'kms:GetPublicKey');
-    if (keys.assertion !== undefined) jwksUse.addAll(keys.assertion, 'kms:GetPublicKey');
-    jwksUse.grantTo(jwks);
+/**
+ * What each capability may do, and nothing else. A signer's permissions cover every listed
+ * generation of the key it signs with, not only the active one: KMS applies a key policy change
+ * after a delay (usually seconds, sometimes minutes), so a permission granted in the switch deploy
+ * could arrive after the first Sign with the new key, and one revoked there could leave containers
+ * still signing with the old key without it. Granted from the deploy that publishes a generation
+ * until the one that retires it, the switch changes no permission at all. This grants nothing the
+ * authorization server would not accept anyway: every listed generation is in the JWKS. With one
+ * generation (no rotation running), it is exactly the active key.
+ */
+function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret }: ProxyFunctionsProps): void {
+  const use = new KeyUse(config.signingAlg);
+  const has = (capability: Capability) => hasCapability(spec, [capability]);
+  if (has('request-objects')) {
+    // Read the public key only to derive the kid when none is configured.
+    use.addAll(keys.requestObject, 'kms:Sign');
+    if (config.signingKid === undefined) use.addAll(keys.requestObject, 'kms:GetPublicKey');
+  }
+  if (has('oauth-client') && config.clientAuthMethod === 'private_key_jwt') {
+    // Client assertions: signed with the second key, or with the request object key until it signs.
+    const separate = config.assertionKey === 'separate';
+    const assertionKeys = separate ? keys.assertion! : keys.requestObject;
+    use.addAll(assertionKeys, 'kms:Sign');
+    if ((separate ? config.assertionKid : config.signingKid) === undefined) use.addAll(assertionKeys, 'kms:GetPublicKey');
+  } else if (has('oauth-client')) {
+    clientSecret!.grantRead(role);
+  }
+  if (has('publish-keys')) {
+    // Public keys only, of every key it publishes (every generation of both keys).
+    use.addAll(keys.requestObject, 'kms:GetPublicKey');
+    if (keys.assertion !== undefined) use.addAll(keys.assertion, 'kms:GetPublicKey');
     if (config.publishedKeyArns.length > 0) {
       // Keys outside this stack: their own key policies must allow this role too.
-      iam.Grant.addToPrincipal({ grantee: jwks, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
+      iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
     }
   }
+  use.grantTo(role);
 }
 
 type KeyAction = 'kms:Sign' | 'kms:GetPublicKey';

@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
 import type { LogSink } from '../functions/app/observability.ts';
-import { jwksAppFromEnv } from '../functions/jwks/wiring.ts';
-import { parAppFromEnv } from '../functions/par/wiring.ts';
-import { tokenAppFromEnv } from '../functions/token/wiring.ts';
+import type { FromEnv } from '../functions/app/wiring.ts';
+import { FUNCTIONS } from '../functions/manifest.ts';
 import { demoAssets } from './demo/assets.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
@@ -140,10 +139,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
   const assets = await demoAssets();
+  const functions = await Promise.all(
+    FUNCTIONS.map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
+  );
   const deploy = (functionEnv: Readonly<Record<string, string>>) => ({
-    '/par': parAppFromEnv(functionEnv, Date.now, options.requestLog),
-    '/token': tokenAppFromEnv(functionEnv, Date.now, options.requestLog),
-    '/.well-known/jwks.json': jwksAppFromEnv(functionEnv, Date.now, options.requestLog),
+    ...Object.fromEntries(
+      functions.flatMap(({ fn, fromEnv }) => {
+        const { app } = fromEnv(functionEnv, Date.now, options.requestLog);
+        return fn.routes.map((route) => [route.path, app] as const);
+      }),
+    ),
     ...assets,
   });
   let routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = deploy(env);

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
-import { ESBUILD_OPTIONS, FUNCTION_NAMES, PROJECT_ROOT, esbuildOptionsFor, type FunctionName } from '../../infra/bundling.ts';
+import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
+import { ESBUILD_OPTIONS, PROJECT_ROOT, esbuildOptionsFor } from '../../infra/bundling.ts';
 
 /**
- * Builds everything the benchmark runs into bench/.out (git-ignored): the three functions with
+ * Builds everything the benchmark runs into bench/.out (git-ignored): the functions with
  * exactly the CDK's options (`esbuildOptionsFor`), and the floors, hello world and throughput servers
  * with the same `ESBUILD_OPTIONS`. The child runners are plain ES modules.
  */
@@ -62,7 +63,8 @@ async function buildWith(name: string, options: BuildOptions): Promise<Bundle> {
 }
 
 export function buildFunction(name: FunctionName, root = join(OUT_DIR, 'bundles')): Promise<Bundle> {
-  return buildWith(name, { ...esbuildOptionsFor(name, join(root, name)), logLevel: 'warning' });
+  const fn = FUNCTIONS.find((candidate) => candidate.name === name)!;
+  return buildWith(name, { ...esbuildOptionsFor(fn, join(root, name)), logLevel: 'warning' });
 }
 
 export function buildEntry(name: string, entry: string, root = join(OUT_DIR, 'bundles')): Promise<Bundle> {
@@ -94,7 +96,7 @@ export type Bundles = Record<BundleName, Bundle>;
 
 export async function buildAll(): Promise<Bundles> {
   const entries = [
-    ...FUNCTION_NAMES.map((name) => buildFunction(name)),
+    ...FUNCTIONS.map((fn) => buildFunction(fn.name)),
     ...Object.entries(FLOORS).map(([name, entry]) => buildEntry(name, join(BENCH_DIR, entry))),
   ];
   const bundles = await Promise.all(entries);

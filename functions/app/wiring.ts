@@ -6,7 +6,22 @@ import {
 } from '../adapters/client-authentication.ts';
 import { ClientSecretSource } from '../adapters/client-secret.ts';
 import type { KmsSigner } from '../adapters/kms-signer.ts';
-import type { ClientConfig, SigningKeyConfig } from '../core/config.ts';
+import type { Hono } from 'hono';
+import type { ClientConfig, Env, SigningKeyConfig } from '../core/config.ts';
+import type { LogSink } from './observability.ts';
+import type { ProxyEnv } from './proxy-app.ts';
+
+/** A function's app with its production adapters, and the loads to make while Lambda initialises it. */
+export interface Wired {
+  readonly app: Hono<ProxyEnv>;
+  readonly prefetch: () => Promise<void>;
+}
+
+/**
+ * What every function's wiring.ts exports as `fromEnv` (functions/manifest.ts): the configuration is
+ * read from `env` once, here, and fails fast naming the variable.
+ */
+export type FromEnv = (env: Env, clock?: () => number, writeLog?: LogSink) => Wired;
 
 /**
  * Builds the client authentication a configuration asks for, with the real AWS adapters.
@@ -19,12 +34,8 @@ export function clientAuthenticationFor(
   clock: () => number,
 ): ClientAuthentication {
   if (config.authMethod === 'private_key_jwt') {
-    const key = config.assertionKey;
-    if (key === undefined) throw new Error('private_key_jwt needs an assertion key');
-    return privateKeyJwtAuthentication(config.clientId, config.issuer, signerFor(key), clock);
+    return privateKeyJwtAuthentication(config.clientId, config.issuer, signerFor(config.assertionKey), clock);
   }
-  const secretId = config.clientSecretId;
-  if (secretId === undefined) throw new Error(`${config.authMethod} needs CLIENT_SECRET_ID`);
-  const secrets = new ClientSecretSource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), secretId, clock);
+  const secrets = new ClientSecretSource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.clientSecretId, clock);
   return clientSecretAuthentication(config.authMethod, config.clientId, secrets);
 }

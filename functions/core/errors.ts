@@ -116,13 +116,17 @@ export class ServerError extends OAuthError {
   }
 }
 
-/** A bad configuration value, thrown at cold start so that Lambda reports an init error. */
+/**
+ * A bad configuration value, thrown at cold start so that Lambda reports an init error. It names
+ * `variable` first, then any other bad ones (`more`), so one failed init shows every fix.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
     readonly variable: string,
     reason: string,
+    readonly more: ReadonlyArray<{ readonly name: string; readonly reason: string }> = [],
   ) {
-    super(`${variable}: ${reason}`);
+    super([`${variable}: ${reason}`, ...more.map((problem) => `${problem.name}: ${problem.reason}`)].join('; '));
   }
 }

@@ -4,12 +4,13 @@ import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
+import type { FromEnv, Wired } from '../app/wiring.ts';
 import { loadJwksConfig, type Env } from '../core/config.ts';
 import { createJwksApp } from './app.ts';
 import { PublishedKeys } from './published-keys.ts';
 
 /** The JWKS app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
-export function jwksFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadJwksConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   // Re-read every minute, so that a moved alias shows its new key well within the JWKS max-age.
@@ -26,6 +27,6 @@ export function jwksFromEnv(env: Env, clock: () => number = Date.now, writeLog: 
     app,
     prefetch: () => prefetch(clock, config.upstreamTimeoutMs, [(deadline) => keys.read(() => deadline.sharedSignal())]),
   };
-}
+};
 
-export const jwksAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => jwksFromEnv(env, clock, writeLog).app;
+export const jwksAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => fromEnv(env, clock, writeLog).app;

@@ -5,12 +5,12 @@ import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
-import { clientAuthenticationFor } from '../app/wiring.ts';
+import { clientAuthenticationFor, type FromEnv, type Wired } from '../app/wiring.ts';
 import { loadParConfig, type Env, type SigningKeyConfig } from '../core/config.ts';
 import { createParApp } from './app.ts';
 
 /** The /par app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
-export function parFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadParConfig(env);
   const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
   const signer = new KmsSigner(kms, config.signingKey);
@@ -41,6 +41,6 @@ export function parFromEnv(env: Env, clock: () => number = Date.now, writeLog: L
         (deadline) => clientAuthentication.prefetch(deadline),
       ]),
   };
-}
+};
 
-export const parAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => parFromEnv(env, clock, writeLog).app;
+export const parAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => fromEnv(env, clock, writeLog).app;

@@ -5,12 +5,12 @@ import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
-import { clientAuthenticationFor } from '../app/wiring.ts';
+import { clientAuthenticationFor, type FromEnv, type Wired } from '../app/wiring.ts';
 import { loadTokenConfig, type Env } from '../core/config.ts';
 import { createTokenApp } from './app.ts';
 
 /** The /token app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
-export function tokenFromEnv(env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): { app: Hono<ProxyEnv>; prefetch: () => Promise<void> } {
+export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadTokenConfig(env);
   const authorizationServer = new AuthorizationServer(config.issuer, { token: config.tokenEndpoint });
   // The KMS client is built only for private_key_jwt.
@@ -34,6 +34,6 @@ export function tokenFromEnv(env: Env, clock: () => number = Date.now, writeLog:
         (deadline) => clientAuthentication.prefetch(deadline),
       ]),
   };
-}
+};
 
-export const tokenAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => tokenFromEnv(env, clock, writeLog).app;
+export const tokenAppFromEnv = (env: Env, clock?: () => number, writeLog?: LogSink): Hono<ProxyEnv> => fromEnv(env, clock, writeLog).app;

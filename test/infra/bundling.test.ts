@@ -5,22 +5,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_BANNER, FUNCTION_NAMES, esbuildOptionsFor, type FunctionName } from '../../infra/bundling.ts';
-import { functionEnv, functionProps, missingEntries, resolvedEnv, synthesize, type Synthesized } from './helpers.ts';
+import { FUNCTIONS, JWKS, PAR, TOKEN, type FunctionName } from '../../functions/manifest.ts';
+import { ESM_REQUIRE_BANNER, esbuildOptionsFor } from '../../infra/bundling.ts';
+import { buildApp, functionEnv, functionProps, resolvedEnv, synthesize, type Synthesized } from './helpers.ts';
 
 /**
  * One real synthesis with bundling: the CDK runs the project's esbuild (no Docker) for every
  * function. Slow (seconds), so it is the only one; every other infra test skips bundling.
  */
 describe('real synthesis with esbuild bundling', () => {
-  const missing = missingEntries();
   let outdir: string;
   let synth: Synthesized;
 
   beforeAll(() => {
-    if (missing.length > 0) {
-      console.warn(`bundling test: ${missing.join(', ')} handler not written yet; bundled a fixture instead and skipping its checks`);
-    }
     outdir = mkdtempSync(join(tmpdir(), 'par-proxy-cdk-'));
     synth = synthesize({}, { bundle: true, outdir });
   }, 120_000);
@@ -32,8 +29,8 @@ describe('real synthesis with esbuild bundling', () => {
     return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
   }
 
-  describe.each(FUNCTION_NAMES)('%s', (name) => {
-    it.skipIf(missing.includes(name))('is a minified ESM bundle with a linked source map and the SDK inside', () => {
+  describe.each(FUNCTIONS.map((fn) => fn.name))('%s', (name) => {
+    it('is a minified ESM bundle with a linked source map and the SDK inside', () => {
       const dir = bundleDir(name);
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
       expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
@@ -42,7 +39,7 @@ describe('real synthesis with esbuild bundling', () => {
       // Only Node built-ins are imported: the AWS SDK, hono, jose... are all bundled.
       const statements = /(?:^|[;}])\s*import\s*(?:[\w*{][^;"']*?from\s*)?["']([^"']+)["']/g;
       const specifiers = [...code.matchAll(statements)].map((match) => match[1]!);
-      expect(specifiers).toContain('node:crypto');
+      expect(specifiers).toContain('node:module'); // the banner's: the pattern finds imports
       expect(specifiers.filter((specifier) => !specifier.startsWith('node:'))).toEqual([]);
       // Minified: long lines (only template literals keep their newlines). Booleans, to keep failures short.
       expect(code.length / code.split('\n').length > 300).toBe(true);
@@ -51,7 +48,7 @@ describe('real synthesis with esbuild bundling', () => {
       expect(kilobytes).toBeLessThan(2048);
     });
 
-    it.skipIf(missing.includes(name))('loads on Node with the environment the stack sets', () => {
+    it('loads on Node with the environment the stack sets', () => {
       const env = resolvedEnv(functionEnv(synth.template, name));
       const url = pathToFileURL(join(bundleDir(name), 'index.mjs')).href;
       // A child process, so the module's cold-start code runs with exactly that environment. No
@@ -66,14 +63,26 @@ describe('real synthesis with esbuild bundling', () => {
     });
   });
 
-  it.skipIf(missing.includes('par'))('matches, byte for byte, what esbuild builds from infra/bundling.ts (the benchmark\'s bundle)', async () => {
+  it('matches, byte for byte, what esbuild builds from infra/bundling.ts (the benchmark\'s bundle)', async () => {
     const direct = mkdtempSync(join(tmpdir(), 'par-proxy-esbuild-'));
     try {
-      await build({ ...esbuildOptionsFor('par', direct), logLevel: 'silent' });
+      await build({ ...esbuildOptionsFor(PAR, direct), logLevel: 'silent' });
       const same = readFileSync(join(direct, 'index.mjs')).equals(readFileSync(join(bundleDir('par'), 'index.mjs')));
       expect(same).toBe(true);
     } finally {
       rmSync(direct, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('a function whose handler is gone', () => {
+  const gone = { ...TOKEN, entry: 'functions/token/gone.ts' };
+
+  it('fails synthesis: NodejsFunction wants its entry even when bundling is skipped', () => {
+    expect(() => buildApp({}, { functions: [PAR, gone, JWKS] })).toThrow(/functions\/token\/gone\.ts/);
+  });
+
+  it('fails the bundle build (infra/build.ts, the size guard, the benchmark)', async () => {
+    await expect(build({ ...esbuildOptionsFor(gone, '/nonexistent/gone'), write: false, logLevel: 'silent' })).rejects.toThrow(/gone\.ts/);
+  });
 });

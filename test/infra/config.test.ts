@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../functions/manifest.ts';
 import { PROJECT_ROOT } from '../../infra/bundling.ts';
-import { CONTEXT_KEYS, DEFAULTS, InfraConfigError, parseInfraConfig } from '../../infra/config.ts';
+import { CONTEXT_KEYS, exampleCommand, formatConfigError, InfraConfigError, parseInfraConfig, SETTINGS } from '../../infra/config.ts';
 import { BASE_CONTEXT } from './helpers.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy/client-AbC123';
@@ -23,44 +25,44 @@ function errorOf(context: Record<string, unknown>): InfraConfigError {
   throw new Error(`no error for ${JSON.stringify(context)}`);
 }
 
+/** Each function's own figure (functions/manifest.ts). */
+const RESERVED = Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, fn.reservedConcurrency]));
+const problemKeys = (context: Record<string, unknown>) => errorOf(context).keys;
+
 describe('parseInfraConfig', () => {
   it('gives the README example its defaults', () => {
     expect(parse({})).toEqual({
       stackName: 'ParProxy',
-      issuer: 'https://tenant.auth0.com/',
-      clientId: 'abc',
       clientAuthMethod: 'client_secret_post',
       allowedOrigins: ['https://app.example.com'],
-      allowedRedirectUris: ['https://app.example.com/callback'],
       signingAlg: 'PS256',
       keySpec: 'RSA_2048',
       signingKeyGenerations: { listed: [1], active: 1 },
       signingKid: undefined,
       clientSecretArn: undefined,
       breakGlassPrincipalArn: undefined,
-      assertionKey: false,
+      assertionKey: 'none',
       assertionKeyGenerations: { listed: [1], active: 1 },
       assertionKid: undefined,
-      sharedAssertionKey: false,
       alarmEmail: undefined,
-      parEndpoint: undefined,
-      authorizationEndpoint: undefined,
-      tokenEndpoint: undefined,
-      requestObjectTtl: undefined,
-      upstreamTimeoutMs: undefined,
-      allowedAuthorizationDetailsTypes: [],
-      allowPromptNone: false,
       publishedKeyArns: [],
       publicKeyReadByAccount: false,
-      memorySize: DEFAULTS.memorySize,
-      reservedConcurrency: { par: 100, token: 50, jwks: 20 },
+      memorySize: 512,
+      reservedConcurrency: RESERVED,
       throttle: { rateLimit: 50, burstLimit: 100 },
+      // Only what the context sets: the functions apply the same table's defaults to the rest.
+      environment: {
+        ISSUER: 'https://tenant.auth0.com/',
+        CLIENT_ID: 'abc',
+        ALLOWED_ORIGINS: 'https://app.example.com',
+        ALLOWED_REDIRECT_URIS: 'https://app.example.com/callback',
+      },
     });
   });
 
   it('keeps the issuer exactly as given, with or without trailing slash', () => {
-    expect(parse({ issuer: 'https://tenant.auth0.com/' }).issuer).toBe('https://tenant.auth0.com/');
-    expect(parse({ issuer: 'https://idp.example.com/realms/demo' }).issuer).toBe('https://idp.example.com/realms/demo');
+    expect(parse({ issuer: 'https://tenant.auth0.com/' }).environment.ISSUER).toBe('https://tenant.auth0.com/');
+    expect(parse({ issuer: 'https://idp.example.com/realms/demo' }).environment.ISSUER).toBe('https://idp.example.com/realms/demo');
   });
 
   it('reads lists from comma-separated strings and from cdk.json arrays', () => {
@@ -70,7 +72,8 @@ describe('parseInfraConfig', () => {
       publishedKeyArns: `${KEY_ARN},${KEY_ARN}`,
     });
     expect(config.allowedOrigins).toEqual(['https://a.example.com', 'https://b.example.com:8443', 'http://localhost:5173']);
-    expect(config.allowedRedirectUris).toEqual(['https://a.example.com/cb', 'http://127.0.0.1:5173/cb']);
+    expect(config.environment.ALLOWED_ORIGINS).toBe('https://a.example.com,https://b.example.com:8443,http://localhost:5173');
+    expect(config.environment.ALLOWED_REDIRECT_URIS).toBe('https://a.example.com/cb,http://127.0.0.1:5173/cb');
     expect(config.publishedKeyArns).toEqual([KEY_ARN]);
   });
 
@@ -90,8 +93,7 @@ describe('parseInfraConfig', () => {
       upstreamTimeoutMs: 2500,
       allowedAuthorizationDetailsTypes: 'payment_initiation',
       allowPromptNone: 'true',
-      assertionKey: 'true',
-      assertionKid: 'assertion-1',
+      assertionKey: 'published',
       publicKeyReadByAccount: true,
       memorySize: '1024',
       throttleRateLimit: '20',
@@ -103,35 +105,55 @@ describe('parseInfraConfig', () => {
       keySpec: 'RSA_4096',
       clientAuthMethod: 'client_secret_basic',
       clientSecretArn: SECRET_ARN,
-      requestObjectTtl: 120,
-      upstreamTimeoutMs: 2500,
-      assertionKey: true,
-      assertionKid: 'assertion-1',
-      allowPromptNone: true,
+      assertionKey: 'published',
       publicKeyReadByAccount: true,
       memorySize: 1024,
       throttle: { rateLimit: 20, burstLimit: 40 },
+      environment: {
+        CLIENT_AUTH_METHOD: 'client_secret_basic',
+        SIGNING_ALG: 'RS256',
+        SIGNING_KID: 'request-object-1',
+        PAR_ENDPOINT: 'https://tenant.auth0.com/oauth/par',
+        AUTHORIZATION_ENDPOINT: 'https://tenant.auth0.com/authorize',
+        TOKEN_ENDPOINT: 'https://tenant.auth0.com/oauth/token',
+        REQUEST_OBJECT_TTL: '120',
+        UPSTREAM_TIMEOUT_MS: '2500',
+        ALLOWED_AUTHORIZATION_DETAILS_TYPES: 'payment_initiation',
+        ALLOW_PROMPT_NONE: 'true',
+      },
     });
   });
 
-  it('gives private_key_jwt its own client assertion key unless sharedAssertionKey=true (one key pair per purpose)', () => {
-    expect(parse({ clientAuthMethod: 'private_key_jwt' })).toMatchObject({ assertionKey: true, sharedAssertionKey: false });
-    expect(parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' })).toMatchObject({ assertionKey: true, sharedAssertionKey: false });
-    expect(parse({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true' })).toMatchObject({ assertionKey: false, sharedAssertionKey: true });
+  it('gives private_key_jwt its own client assertion key unless assertionKey=shared (one key pair per purpose)', () => {
+    expect(parse({ clientAuthMethod: 'private_key_jwt' }).assertionKey).toBe('separate');
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKey: 'separate' }).assertionKey).toBe('separate');
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKey: 'shared' }).assertionKey).toBe('shared');
     // The upgrade path: the second key is published while the shared key still signs, then switched to.
-    expect(parse({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKey: 'true' })).toMatchObject({ assertionKey: true, sharedAssertionKey: true });
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKey: 'published' }).assertionKey).toBe('published');
+    // And ahead of a switch from a client secret to private_key_jwt.
+    expect(parse({ assertionKey: 'published' }).assertionKey).toBe('published');
     expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKid: 'a1' }).assertionKid).toBe('a1');
     expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKeyGenerations: '1,2' }).assertionKeyGenerations).toEqual({ listed: [1, 2], active: 1 });
-    expect(parse({}).assertionKey).toBe(false);
+    expect(parse({}).assertionKey).toBe('none');
   });
 
-  it('reads reserved concurrency per function, defaults for the others, or off', () => {
-    expect(parse({ reservedConcurrency: 'par=200' }).reservedConcurrency).toEqual({ par: 200, token: 50, jwks: 20 });
-    expect(parse({ reservedConcurrency: ' jwks = 5 , token=10 ' }).reservedConcurrency).toEqual({ par: 100, token: 10, jwks: 5 });
-    expect(parse({ reservedConcurrency: ['par=3', 'token=2', 'jwks=1'] }).reservedConcurrency).toEqual({ par: 3, token: 2, jwks: 1 });
+  it('refuses the retired assertion key settings, naming what replaced them', () => {
+    expect(errorOf({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true' }).message).toMatch(/"sharedAssertionKey" was replaced by assertionKey: sharedAssertionKey=true is now assertionKey=shared/);
+    expect(errorOf({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' }).message).toMatch(/"separateAssertionKey" was replaced by assertionKey=separate/);
+    // The old boolean values of assertionKey: no silent reinterpretation of a cdk.json.
+    for (const value of ['true', 'false', true]) expect(errorOf({ clientAuthMethod: 'private_key_jwt', assertionKey: value }).message).toMatch(/"assertionKey" now takes separate, shared, published/);
+    // The old upgrade step names both keys at once.
+    expect(problemKeys({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKey: 'true' })).toEqual(['sharedAssertionKey', 'assertionKey']);
+  });
+
+  it('reads reserved concurrency per function, the manifest\'s figures for the others, or off', () => {
+    expect(RESERVED).toMatchObject({ par: 100, token: 50, jwks: 20 });
+    expect(parse({ reservedConcurrency: 'par=200' }).reservedConcurrency).toEqual({ ...RESERVED, par: 200 });
+    expect(parse({ reservedConcurrency: ' jwks = 5 , token=10 ' }).reservedConcurrency).toEqual({ ...RESERVED, token: 10, jwks: 5 });
+    expect(parse({ reservedConcurrency: ['par=3', 'token=2', 'jwks=1'] }).reservedConcurrency).toEqual({ ...RESERVED, par: 3, token: 2, jwks: 1 });
     expect(parse({ reservedConcurrency: 'off' }).reservedConcurrency).toBeUndefined();
     expect(parse({ reservedConcurrency: 'none' }).reservedConcurrency).toBeUndefined();
-    expect(parse({ reservedConcurrency: '' }).reservedConcurrency).toEqual({ par: 100, token: 50, jwks: 20 });
+    expect(parse({ reservedConcurrency: '' }).reservedConcurrency).toEqual(RESERVED);
   });
 
   it('takes a break-glass IAM role or user allowed to read the client secret', () => {
@@ -149,14 +171,14 @@ describe('parseInfraConfig', () => {
     expect(parse({ signingKeyGenerations: [2, '3'], activeSigningKey: 3 }).signingKeyGenerations).toEqual({ listed: [2, 3], active: 3 });
     expect(parse({ signingKeyGenerations: 4 }).signingKeyGenerations).toEqual({ listed: [4], active: 4 });
     expect(parse({ signingKeyGenerations: '' }).signingKeyGenerations).toEqual({ listed: [1], active: 1 });
-    const assertion = parse({ clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true', assertionKeyGenerations: '1,2', activeAssertionKey: '2' });
+    const assertion = parse({ clientAuthMethod: 'private_key_jwt', assertionKeyGenerations: '1,2', activeAssertionKey: '2' });
     expect(assertion.assertionKeyGenerations).toEqual({ listed: [1, 2], active: 2 });
     expect(assertion.signingKeyGenerations).toEqual({ listed: [1], active: 1 });
   });
 
   it('keeps a fixed kid only while one generation is listed', () => {
     expect(parse({ signingKid: 'k1', signingKeyGenerations: '2' }).signingKid).toBe('k1');
-    expect(parse({ assertionKey: 'true', assertionKid: 'a1', signingKeyGenerations: '1,2' }).assertionKid).toBe('a1');
+    expect(parse({ clientAuthMethod: 'private_key_jwt', assertionKid: 'a1', signingKeyGenerations: '1,2' }).assertionKid).toBe('a1');
   });
 
   it.each([
@@ -166,19 +188,19 @@ describe('parseInfraConfig', () => {
     [{ signingKeyGenerations: '1.5' }, 'signingKeyGenerations', /integers/],
     [{ signingKeyGenerations: '1000' }, 'signingKeyGenerations', /integers from 1 to 999/],
     [{ signingKeyGenerations: '1,2,1' }, 'signingKeyGenerations', /generation 1 twice/],
-    [{ signingKeyGenerations: [{ n: 1 }] }, 'signingKeyGenerations', /list of generation numbers/],
+    [{ signingKeyGenerations: [{ n: 1 }] }, 'signingKeyGenerations', /comma-separated list/],
     [{ activeSigningKey: '2' }, 'activeSigningKey', /one of the generations signingKeyGenerations lists \(1\), got 2/],
     [{ signingKeyGenerations: '2,3', activeSigningKey: '1' }, 'activeSigningKey', /\(2, 3\), got 1/],
     [{ signingKeyGenerations: '1,2', activeSigningKey: 'two' }, 'activeSigningKey', /integer/],
     [{ signingKeyGenerations: '1,2', signingKid: 'k1' }, 'signingKid', /more than one generation/],
     [{ assertionKeyGenerations: '1,2' }, 'assertionKeyGenerations', /second key/],
     [{ activeAssertionKey: '1' }, 'activeAssertionKey', /second key/],
-    [{ assertionKey: 'true', assertionKeyGenerations: '1,1' }, 'assertionKeyGenerations', /twice/],
-    [{ assertionKey: 'true', activeAssertionKey: '2' }, 'activeAssertionKey', /assertionKeyGenerations lists \(1\)/],
-    [{ assertionKey: 'true', assertionKeyGenerations: '1,2', assertionKid: 'a1' }, 'assertionKid', /more than one generation/],
+    [{ assertionKey: 'published', assertionKeyGenerations: '1,1' }, 'assertionKeyGenerations', /twice/],
+    [{ assertionKey: 'published', activeAssertionKey: '2' }, 'activeAssertionKey', /assertionKeyGenerations lists \(1\)/],
+    [{ clientAuthMethod: 'private_key_jwt', assertionKeyGenerations: '1,2', assertionKid: 'a1' }, 'assertionKid', /more than one generation/],
   ])('refuses key generations %j naming the key', (context, key, message) => {
     const error = errorOf(context);
-    expect(error.key).toBe(key);
+    expect(error.keys).toEqual([key]);
     expect(error.message).toContain(`"${key}"`);
     expect(error.message).toMatch(message);
   });
@@ -207,32 +229,36 @@ describe('parseInfraConfig', () => {
     [{ clientAuthMethod: 'none' }, 'clientAuthMethod', /one of/],
     [{ clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy' }, 'clientSecretArn', /complete ARN/],
     [{ clientSecretArn: 'my-secret' }, 'clientSecretArn', /complete ARN/],
-    [{ clientAuthMethod: 'private_key_jwt', clientSecretArn: SECRET_ARN }, 'clientSecretArn', /private_key_jwt/],
-    [{ separateAssertionKey: 'true' }, 'separateAssertionKey', /private_key_jwt/],
-    [{ sharedAssertionKey: 'true' }, 'sharedAssertionKey', /private_key_jwt/],
-    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'yes' }, 'sharedAssertionKey', /true or false/],
-    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', separateAssertionKey: 'true' }, 'sharedAssertionKey', /contradicts separateAssertionKey/],
-    [{ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKid: 'a1' }, 'assertionKid', /second key/],
+    [{ clientAuthMethod: 'private_key_jwt', clientSecretArn: SECRET_ARN }, 'clientSecretArn', /applies only with clientAuthMethod=client_secret_post or client_secret_basic/],
+    [{ separateAssertionKey: 'true' }, 'separateAssertionKey', /replaced by assertionKey=separate/],
+    [{ sharedAssertionKey: 'false' }, 'sharedAssertionKey', /replaced by assertionKey/],
+    [{ assertionKey: 'separate' }, 'assertionKey', /=separate applies only with clientAuthMethod=private_key_jwt; assertionKey=published/],
+    [{ assertionKey: 'shared' }, 'assertionKey', /=shared applies only with clientAuthMethod=private_key_jwt/],
+    [{ clientAuthMethod: 'private_key_jwt', assertionKey: 'shared', assertionKid: 'a1' }, 'assertionKid', /second key/],
+    [{ clientAuthMethod: 'private_key_jwt', assertionKey: 'published', assertionKid: 'a1' }, 'assertionKid', /unset while assertionKey=published/],
     [{ reservedConcurrency: 'par=0' }, 'reservedConcurrency', /0 would stop the function/],
     [{ reservedConcurrency: 'par=-1' }, 'reservedConcurrency', /integer from 1/],
     [{ reservedConcurrency: 'par=1.5' }, 'reservedConcurrency', /integer from 1/],
     [{ reservedConcurrency: '100' }, 'reservedConcurrency', /name=N/],
-    [{ reservedConcurrency: 'authorize=1' }, 'reservedConcurrency', /par, token, jwks/],
+    [{ reservedConcurrency: 'authorize=1' }, 'reservedConcurrency', /does not exist: authorize \(one of par, token, jwks/],
     [{ reservedConcurrency: 'par=1,par=2' }, 'reservedConcurrency', /par twice/],
     [{ reservedConcurrency: 'off,par=1' }, 'reservedConcurrency', /name=N/],
     [{ breakGlassPrincipalArn: 'arn:aws:sts::111122223333:assumed-role/Admin/alice' }, 'breakGlassPrincipalArn', /role or user ARN/],
     [{ breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' }, 'breakGlassPrincipalArn', /role or user ARN/],
     [{ breakGlassPrincipalArn: 'arn:aws:iam::111122223333:root' }, 'breakGlassPrincipalArn', /role or user ARN/],
     [{ breakGlassPrincipalArn: 'Admin' }, 'breakGlassPrincipalArn', /role or user ARN/],
-    [{ clientAuthMethod: 'private_key_jwt', breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/Admin' }, 'breakGlassPrincipalArn', /private_key_jwt/],
+    [{ clientAuthMethod: 'private_key_jwt', breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/Admin' }, 'breakGlassPrincipalArn', /applies only with clientAuthMethod=client_secret/],
     [{ clientSecretArn: SECRET_ARN, breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/Admin' }, 'breakGlassPrincipalArn', /imported secret/],
-    [{ assertionKey: 'yes' }, 'assertionKey', /true or false/],
+    [{ assertionKey: 'yes' }, 'assertionKey', /one of separate, shared, published/],
+    [{ assertionKey: 'true' }, 'assertionKey', /now takes separate, shared, published/],
     [{ allowPromptNone: 'yes' }, 'allowPromptNone', /true or false/],
     [{ assertionKid: 'k1' }, 'assertionKid', /second key/],
     [{ signingKid: 'has space' }, 'signingKid', /printable/],
     [{ alarmEmail: 'ops' }, 'alarmEmail', /e-mail/],
     [{ parEndpoint: 'http://tenant.auth0.com/oauth/par' }, 'parEndpoint', /https/],
-    [{ tokenEndpoint: 'http://localhost/token' }, 'tokenEndpoint', /https/],
+    [{ tokenEndpoint: 'http://tenant.auth0.com/oauth/token' }, 'tokenEndpoint', /https/],
+    [{ tokenEndpoint: 'http://localhost/token' }, 'tokenEndpoint', /loopback/],
+    [{ issuer: 'https://127.0.0.1/' }, 'issuer', /loopback/],
     [{ requestObjectTtl: '601' }, 'requestObjectTtl', /10 to 600/],
     [{ requestObjectTtl: '1e2' }, 'requestObjectTtl', /integer/],
     [{ upstreamTimeoutMs: '9000' }, 'upstreamTimeoutMs', /100 to 8000/],
@@ -244,7 +270,7 @@ describe('parseInfraConfig', () => {
     [{ issuer: { nested: true } }, 'issuer', /string/],
   ])('refuses %j naming the key', (context, key, message) => {
     const error = errorOf(context);
-    expect(error.key).toBe(key);
+    expect(error.keys).toEqual([key]);
     expect(error.message).toContain(`"${key}"`);
     expect(error.message).toMatch(message);
   });
@@ -253,8 +279,59 @@ describe('parseInfraConfig', () => {
     expect(errorOf({ clientSecret: 's3cr3t-value' }).message).not.toContain('s3cr3t-value');
   });
 
-  it('every context key is documented in docs/deploy.md', () => {
+  it('names every missing and invalid key at once, with a command that works', () => {
+    const error = errorOf({ issuer: undefined, clientId: undefined, allowedOrigins: 'https://app.example.com/', memorySize: '64', clientSecret: 'x' });
+    expect(error.keys).toEqual(['clientSecret', 'issuer', 'clientId', 'allowedOrigins', 'memorySize']);
+    expect(error.message).toContain('CDK context "issuer" is required, e.g. -c issuer=https://tenant.auth0.com/');
+    const printed = formatConfigError(error);
+    expect(printed).toMatch(/^Configuration error: 5 CDK context values need fixing:\n {2}CDK context "clientSecret"/);
+    expect(printed).toContain(
+      '  npx cdk synth -c issuer=https://tenant.auth0.com/ -c clientId=abc123 -c allowedRedirectUris=https://app.example.com/callback -c allowedOrigins=https://app.example.com',
+    );
+    // The example command itself is a valid deployment.
+    const example = Object.fromEntries([...exampleCommand().matchAll(/-c (\w+)=(\S+)/g)].map((match) => [match[1], match[2]]));
+    expect(() => parseInfraConfig((key) => example[key])).not.toThrow();
+  });
+
+  it('`cdk synth` (the app entry, as cdk.json runs it) prints them all and exits 1, with no stack trace', () => {
+    const child = spawnSync(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['infra/app.ts'], {
+      cwd: PROJECT_ROOT,
+      // How the CDK CLI hands the app its -c values.
+      env: { PATH: process.env.PATH, CDK_CONTEXT_JSON: JSON.stringify({ clientId: 'abc', allowedOrigins: 'https://app.example.com/', sharedAssertionKey: 'true' }) },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.status).toBe(1);
+    expect(child.stderr).toMatch(/^Configuration error: 4 CDK context values need fixing:\n/);
+    for (const key of ['sharedAssertionKey', 'issuer', 'allowedRedirectUris', 'allowedOrigins']) expect(child.stderr).toContain(`CDK context "${key}"`);
+    expect(child.stderr).toContain(`  ${exampleCommand()}\n`);
+    expect(child.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('every context key is documented in docs/deploy.md, with its default', () => {
     const docs = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
-    for (const key of CONTEXT_KEYS) expect(docs, key).toContain(`\`${key}\``);
+    const rows = contextKeyRows(docs);
+    expect(Object.keys(rows).sort()).toEqual([...CONTEXT_KEYS].sort());
+    for (const setting of SETTINGS) {
+      if (setting.context === undefined) continue;
+      const row = rows[setting.context]!;
+      expect(row.required, setting.context).toBe(setting.required === true ? 'yes' : '');
+      if (setting.default !== undefined) expect(row.defaults, setting.context).toContain(`\`${setting.default}\``);
+    }
+    expect(rows.reservedConcurrency!.defaults).toContain(`\`${FUNCTIONS.map((fn) => `${fn.name}=${fn.reservedConcurrency}`).join(',')}\``);
   });
 });
+
+/**
+ * docs/deploy.md's "Context keys" table by key: its Required and Default cells. A row may name
+ * several keys (`a`, `b`), and then its defaults in the same order.
+ */
+function contextKeyRows(docs: string): Record<string, { required: string; defaults: string }> {
+  const section = docs.slice(docs.indexOf('### Context keys'), docs.indexOf('Never pass the client secret'));
+  const rows: Record<string, { required: string; defaults: string }> = {};
+  for (const line of section.split('\n').filter((row) => row.startsWith('| `'))) {
+    const [keys, required, defaults] = line.split('|').slice(1, 4).map((cell) => cell.trim()) as [string, string, string];
+    for (const key of keys.matchAll(/`(\w+)`/g)) rows[key[1]!] = { required, defaults };
+  }
+  return rows;
+}

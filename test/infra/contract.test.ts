@@ -7,7 +7,7 @@ import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { METRICS_NAMESPACE } from '../../infra/proxy-functions.ts';
 import { invoke, REDIRECT_URI, startHarness, validIntent, type Harness } from '../helpers/harness.ts';
 import { captureOutput } from '../helpers/output.ts';
-import { functionEnv, resolvedEnv, resources, synthesize } from './helpers.ts';
+import { assertionKeyOf, clientSecretIdOf, functionEnv, resolvedEnv, resources, synthesize } from './helpers.ts';
 
 /** A metric as CloudWatch tells them apart: its name and dimension names; `service` when a query fixes it. */
 interface MetricKey {
@@ -154,7 +154,7 @@ describe('infra and handlers contract', () => {
     const { template } = synthesize({ requestObjectTtl: '90', allowedRedirectUris: 'https://app.example.com/cb,http://localhost:5173/cb' });
     const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
     expect(par).toMatchObject({ issuer: 'https://tenant.auth0.com/', clientId: 'abc', authMethod: 'client_secret_post', requestObjectTtl: 90 });
-    expect(par.clientSecretId).toMatch(/^arn:aws:secretsmanager:/);
+    expect(clientSecretIdOf(par)).toMatch(/^arn:aws:secretsmanager:/);
     expect([...par.allowedRedirectUris]).toEqual(['https://app.example.com/cb', 'http://localhost:5173/cb']);
     expect(par.signingKey).toMatchObject({ alg: 'PS256' });
     expect(par.signingKey.kid).toBeUndefined();
@@ -174,18 +174,18 @@ describe('infra and handlers contract', () => {
   it('private_key_jwt with a separate assertion key: assertion key and kids reach the handlers', () => {
     const { template } = synthesize({
       clientAuthMethod: 'private_key_jwt',
-      separateAssertionKey: 'true',
+      assertionKey: 'separate',
       signingKid: 'ro-1',
       assertionKid: 'ca-1',
       publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
     });
     const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
-    expect(par.clientSecretId).toBeUndefined();
+    expect(clientSecretIdOf(par)).toBeUndefined();
     expect(par.signingKey.kid).toBe('ro-1');
-    expect(par.assertionKey?.kid).toBe('ca-1');
-    expect(par.assertionKey?.keyId).not.toBe(par.signingKey.keyId);
+    expect(assertionKeyOf(par)?.kid).toBe('ca-1');
+    expect(assertionKeyOf(par)?.keyId).not.toBe(par.signingKey.keyId);
     const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
-    expect(token.assertionKey).toEqual(par.assertionKey);
+    expect(assertionKeyOf(token)).toEqual(assertionKeyOf(par));
     const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
     expect(jwks.keys.map((key) => key.kid)).toEqual(['ro-1', 'ca-1', undefined]);
   }, 60_000);
@@ -193,7 +193,7 @@ describe('infra and handlers contract', () => {
   it('during a rotation: the active generations sign, the others are published, every loader accepts it', () => {
     const { template } = synthesize({
       clientAuthMethod: 'private_key_jwt',
-      separateAssertionKey: 'true',
+      assertionKey: 'separate',
       signingKeyGenerations: '1,2',
       activeSigningKey: '2',
       assertionKeyGenerations: '1,2',
@@ -201,21 +201,29 @@ describe('infra and handlers contract', () => {
     const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
     const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
     const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
-    expect(token.assertionKey).toEqual(par.assertionKey);
+    expect(assertionKeyOf(token)).toEqual(assertionKeyOf(par));
     const ids = jwks.keys.map((key) => key.keyId);
     expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(4);
-    expect(ids.slice(0, 2)).toEqual([par.signingKey.keyId, par.assertionKey!.keyId]);
+    expect(ids.slice(0, 2)).toEqual([par.signingKey.keyId, assertionKeyOf(par)!.keyId]);
     expect(jwks.keys.every((key) => key.kid === undefined)).toBe(true);
   }, 60_000);
 
-  it('private_key_jwt: client assertions use their own key by default, the request object key with sharedAssertionKey=true', () => {
-    for (const [context, shared] of [[{}, false], [{ sharedAssertionKey: 'true' }, true], [{ sharedAssertionKey: 'true', assertionKey: 'true' }, true]] as const) {
+  it('private_key_jwt: client assertions use their own key by default, the request object key with assertionKey=shared or published', () => {
+    for (const [context, shared] of [[{}, false], [{ assertionKey: 'shared' }, true], [{ assertionKey: 'published' }, true]] as const) {
       const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', ...context });
       const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
       const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
-      expect(token.assertionKey).toEqual(par.assertionKey);
-      expect(token.assertionKey?.keyId === par.signingKey.keyId, JSON.stringify(context)).toBe(shared);
+      expect(assertionKeyOf(token)).toEqual(assertionKeyOf(par));
+      expect(assertionKeyOf(token)?.keyId === par.signingKey.keyId, JSON.stringify(context)).toBe(shared);
+    }
+  }, 60_000);
+
+  it('assertionKey=published: the JWKS publishes the new key as a key that signs nothing yet', () => {
+    for (const context of [{ clientAuthMethod: 'private_key_jwt', assertionKey: 'published' }, { assertionKey: 'published' }]) {
+      const { template } = synthesize(context);
+      const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
+      expect(jwks.keys.map((key) => key.active), JSON.stringify(context)).toEqual([true, false]);
     }
   }, 60_000);
 });

@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/bundling.ts';
+import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
 import { SECRET_KEY_USE_ACTIONS } from '../../infra/client-secret.ts';
 import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 import { asArray, functionProps, keyByAlias, refName, resources, roleLogicalId, signingKeys, synthesize, type Synthesized } from './helpers.ts';
+
+const NAMES: FunctionName[] = FUNCTIONS.map((fn) => fn.name);
 
 /**
  * SECURITY.md, threats 6 and 7: the grants match the threat model. A compromised function can sign
@@ -52,7 +54,7 @@ const principalsOf = (statement: Statement) => asArray((statement.Principal as {
  */
 function signStatements(synth: Synthesized, kmsAlg: string): Statement[] {
   const all = [
-    ...FUNCTION_NAMES.flatMap((name) => identityStatements(synth, name)),
+    ...NAMES.flatMap((name) => identityStatements(synth, name)),
     ...Object.keys(signingKeys(synth.template)).flatMap((id) => keyStatements(synth, id)),
   ];
   for (const statement of all.filter((s) => mentions(s, 'kms:GetPublicKey'))) {
@@ -92,7 +94,7 @@ describe('kms:Sign only for the configured algorithm and digests', () => {
     const synth = synthesize({ signingAlg, clientAuthMethod: 'private_key_jwt', signingKeyGenerations: '1,2', assertionKeyGenerations: '1,2' });
     const signs = signStatements(synth, kmsAlg);
     // Per role policy (par: 4 keys, token: 2) and per key policy: nothing unconditioned slipped through.
-    const identitySigns = FUNCTION_NAMES.flatMap((name) => identityStatements(synth, name)).filter((s) => mentions(s, 'kms:Sign'));
+    const identitySigns = NAMES.flatMap((name) => identityStatements(synth, name)).filter((s) => mentions(s, 'kms:Sign'));
     expect(identitySigns.flatMap((s) => asArray(s.Resource))).toHaveLength(6);
     expect(signs.length - identitySigns.length).toBe(4);
   }, SYNTH_TIMEOUT);
@@ -195,26 +197,27 @@ describe('logs outlive the stack; no route starves the others', () => {
 
   it('every log group is retained on deletion and replacement, with a generated name', () => {
     const groups = Object.entries(resources(synth.template, 'AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(4);
+    // One per function, and the API's access logs.
+    expect(groups).toHaveLength(FUNCTIONS.length + 1);
     for (const [id, group] of groups) {
       expect([group.DeletionPolicy, group.UpdateReplacePolicy], id).toEqual(['Retain', 'Retain']);
       expect(group.Properties!.LogGroupName, id).toBeUndefined();
     }
   });
 
-  it('reserves concurrency for each function: par 100, token 50, jwks 20 by default', () => {
-    expect(Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functionProps(synth.template, name).ReservedConcurrentExecutions]))).toEqual({
-      par: 100,
-      token: 50,
-      jwks: 20,
-    });
+  it('reserves concurrency for each function: its figure in functions/manifest.ts (par 100, token 50, jwks 20) by default', () => {
+    const reserved = (template: Synthesized['template']) => Object.fromEntries(NAMES.map((name) => [name, functionProps(template, name).ReservedConcurrentExecutions]));
+    expect(reserved(synth.template)).toEqual(Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, fn.reservedConcurrency])));
+    expect(reserved(synth.template)).toMatchObject({ par: 100, token: 50, jwks: 20 });
   });
 
   it('takes other figures from context, and off reserves nothing', () => {
     const custom = synthesize({ reservedConcurrency: 'par=300,jwks=5' });
-    expect(FUNCTION_NAMES.map((name) => functionProps(custom.template, name).ReservedConcurrentExecutions)).toEqual([300, 50, 5]);
+    expect(NAMES.map((name) => functionProps(custom.template, name).ReservedConcurrentExecutions)).toEqual(
+      FUNCTIONS.map((fn) => ({ par: 300, jwks: 5 })[fn.name as string] ?? fn.reservedConcurrency),
+    );
     const off = synthesize({ reservedConcurrency: 'off' });
-    for (const name of FUNCTION_NAMES) expect(functionProps(off.template, name).ReservedConcurrentExecutions).toBeUndefined();
+    for (const name of NAMES) expect(functionProps(off.template, name).ReservedConcurrentExecutions).toBeUndefined();
     expect(() => synthesize({ reservedConcurrency: 'token=0' })).toThrow(/"reservedConcurrency" token=0 would stop the function/);
   }, SYNTH_TIMEOUT);
 });

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { FUNCTION_ENTRIES, FUNCTION_NAMES, PROJECT_ROOT, type FunctionName } from '../../infra/bundling.ts';
-import { addParProxyStack, type ParProxyStack } from '../../infra/par-proxy-stack.ts';
-import { DESCRIPTIONS } from '../../infra/proxy-functions.ts';
+import type { ClientConfig, SigningKeyConfig } from '../../functions/core/config.ts';
+import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
+import { PROJECT_ROOT } from '../../infra/bundling.ts';
+import { addParProxyStack, type ParProxyStack, type ParProxyStackProps } from '../../infra/par-proxy-stack.ts';
 
 /** The README's example deployment. */
 export const BASE_CONTEXT = {
@@ -15,22 +15,10 @@ export const BASE_CONTEXT = {
   allowedRedirectUris: 'https://app.example.com/callback',
 } as const;
 
-export const FIXTURE_HANDLER = fileURLToPath(new URL('./fixtures/missing-handler.ts', import.meta.url));
-
 /** The feature flags of cdk.json, so tests synthesise what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   return cdkJson.context ?? {};
-}
-
-/** Handler entries that do not exist (yet): the other functions are written in parallel. */
-export function missingEntries(): FunctionName[] {
-  return FUNCTION_NAMES.filter((name) => !existsSync(join(PROJECT_ROOT, FUNCTION_ENTRIES[name])));
-}
-
-/** Real entries where they exist, the fixture elsewhere. */
-export function availableEntries(): Partial<Record<FunctionName, string>> {
-  return Object.fromEntries(missingEntries().map((name) => [name, FIXTURE_HANDLER]));
 }
 
 export interface Synthesized {
@@ -43,7 +31,10 @@ export interface Synthesized {
  * Builds the app as infra/app.ts does, from `context` over the README example, without synthesising
  * it. Bundling is skipped unless asked for: it runs esbuild for every function.
  */
-export function buildApp(context: Record<string, unknown> = {}, options: { bundle?: boolean; outdir?: string } = {}): { app: App; stack: ParProxyStack } {
+export function buildApp(
+  context: Record<string, unknown> = {},
+  options: { bundle?: boolean; outdir?: string; functions?: ParProxyStackProps['functions'] } = {},
+): { app: App; stack: ParProxyStack } {
   const app = new App({
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
     context: {
@@ -53,11 +44,11 @@ export function buildApp(context: Record<string, unknown> = {}, options: { bundl
       ...context,
     },
   });
-  return { app, stack: addParProxyStack(app, { entries: availableEntries() }) };
+  return { app, stack: addParProxyStack(app, options.functions === undefined ? {} : { functions: options.functions }) };
 }
 
 /** buildApp, then the stack's template (which synthesises the app). */
-export function synthesize(context: Record<string, unknown> = {}, options: { bundle?: boolean; outdir?: string } = {}): Synthesized {
+export function synthesize(context: Record<string, unknown> = {}, options: Parameters<typeof buildApp>[1] = {}): Synthesized {
   const { app, stack } = buildApp(context, options);
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -89,9 +80,8 @@ export function asArray<T>(value: T | T[] | undefined): T[] {
 
 /** The logical id of the `name` function, known by its description. */
 export function functionLogicalId(template: Template, name: FunctionName): string {
-  const matches = Object.entries(resources(template, 'AWS::Lambda::Function')).filter(
-    ([, fn]) => fn.Properties?.Description === DESCRIPTIONS[name],
-  );
+  const description = FUNCTIONS.find((fn) => fn.name === name)!.description;
+  const matches = Object.entries(resources(template, 'AWS::Lambda::Function')).filter(([, fn]) => fn.Properties?.Description === description);
   if (matches.length !== 1) throw new Error(`expected one ${name} function, found ${matches.length}`);
   return matches[0]![0];
 }
@@ -100,8 +90,9 @@ export function functionProps(template: Template, name: FunctionName): Record<st
   return resources(template, 'AWS::Lambda::Function')[functionLogicalId(template, name)]!.Properties!;
 }
 
+/** The function's environment variables (CloudFormation leaves out an empty Environment). */
 export function functionEnv(template: Template, name: FunctionName): Record<string, unknown> {
-  return (functionProps(template, name).Environment as { Variables: Record<string, unknown> }).Variables;
+  return (functionProps(template, name).Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
 }
 
 export function roleLogicalId(template: Template, name: FunctionName): string {
@@ -196,4 +187,14 @@ function resolvedValue(value: unknown): string {
 /** Replaces CloudFormation references by plausible literal values, as the deployed function would see them. */
 export function resolvedEnv(env: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolvedValue(value)]));
+}
+
+/** The key a configuration signs client assertions with, or undefined with a client secret. */
+export function assertionKeyOf(config: ClientConfig): SigningKeyConfig | undefined {
+  return config.authMethod === 'private_key_jwt' ? config.assertionKey : undefined;
+}
+
+/** The client secret a configuration reads, or undefined with private_key_jwt. */
+export function clientSecretIdOf(config: ClientConfig): string | undefined {
+  return config.authMethod === 'private_key_jwt' ? undefined : config.clientSecretId;
 }

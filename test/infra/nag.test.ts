@@ -13,7 +13,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
   'private_key_jwt, separate assertion key, published keys': {
     clientAuthMethod: 'private_key_jwt',
-    separateAssertionKey: 'true',
+    assertionKey: 'separate',
     publishedKeyArns: 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666',
     publicKeyReadByAccount: 'true',
   },
@@ -23,7 +23,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
   'rotation: private_key_jwt, both keys with two generations, external key published': {
     clientAuthMethod: 'private_key_jwt',
-    separateAssertionKey: 'true',
+    assertionKey: 'separate',
     signingKeyGenerations: '1,2',
     assertionKeyGenerations: '2,3',
     activeAssertionKey: '3',
@@ -35,8 +35,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
   'private_key_jwt, shared key, second key published': {
     clientAuthMethod: 'private_key_jwt',
-    sharedAssertionKey: 'true',
-    assertionKey: 'true',
+    assertionKey: 'published',
   },
   'rotation: generation 1 retired': {
     signingKeyGenerations: '2',

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
 import {
+  assertionKeyOf,
   functionEnv,
   keyByAlias,
   keyLogicalIdOf,
@@ -72,7 +73,7 @@ describe('key generations: logical ids of existing stacks', () => {
   }, SYNTH_TIMEOUT);
 
   it('the assertion key keeps its ids too', () => {
-    const context = { clientAuthMethod: 'private_key_jwt', separateAssertionKey: 'true' };
+    const context = { clientAuthMethod: 'private_key_jwt', assertionKey: 'separate' };
     for (const extra of [{}, { assertionKeyGenerations: '1,2', activeAssertionKey: '2' }]) {
       const { template } = synthesize({ ...context, ...extra });
       expect(keyByAlias(template, '/client-assertion-1')).toBe(ASSERTION_KEY_1);
@@ -196,8 +197,8 @@ describe('key generations with other keys', () => {
     expect(jwks.keys).toHaveLength(3);
   }, SYNTH_TIMEOUT);
 
-  it('private_key_jwt with sharedAssertionKey=true: token signs assertions with the request object key\'s generations', () => {
-    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', ...ROTATION.switched });
+  it('private_key_jwt with assertionKey=shared: token signs assertions with the request object key\'s generations', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', assertionKey: 'shared', ...ROTATION.switched });
     const next = keyByAlias(template, '/request-object-2');
     const signing = [REQUEST_OBJECT_KEY_1, next].flatMap((id) => [`kms:GetPublicKey ${arnName(id)}`, `kms:Sign ${arnName(id)}`]).sort();
     expect(kmsPermissions(template, 'token')).toEqual(signing);
@@ -206,14 +207,14 @@ describe('key generations with other keys', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('secretsmanager');
     const token = loadTokenConfig(resolvedEnv(functionEnv(template, 'token')));
     const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
-    expect(token.assertionKey?.keyId).toBe(par.signingKey.keyId);
+    expect(assertionKeyOf(token)?.keyId).toBe(par.signingKey.keyId);
     expect(functionEnv(template, 'token').KMS_KEY_ID).toEqual(arn(next));
   }, SYNTH_TIMEOUT);
 
   it('a separate assertion key rotates on its own: its generations, its alias, its signers', () => {
     const { template } = synthesize({
       clientAuthMethod: 'private_key_jwt',
-      separateAssertionKey: 'true',
+      assertionKey: 'separate',
       assertionKeyGenerations: '1,2',
       activeAssertionKey: '2',
       signingKid: 'ro-1',
@@ -239,7 +240,7 @@ describe('key generations with other keys', () => {
     expect(wildcards(template)).toEqual([]);
     const par = loadParConfig(resolvedEnv(functionEnv(template, 'par')));
     const jwks = loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks')));
-    expect(jwks.keys.map((key) => key.keyId)).toEqual([par.signingKey.keyId, par.assertionKey!.keyId, resolvedEnv({ k: arn(ASSERTION_KEY_1) }).k]);
+    expect(jwks.keys.map((key) => key.keyId)).toEqual([par.signingKey.keyId, assertionKeyOf(par)!.keyId, resolvedEnv({ k: arn(ASSERTION_KEY_1) }).k]);
     expect(jwks.keys.map((key) => key.kid)).toEqual(['ro-1', undefined, undefined]);
   }, SYNTH_TIMEOUT);
 

@@ -1,18 +1,18 @@
 import { Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTION_NAMES } from '../../infra/bundling.ts';
+import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
 import { ALARM_THRESHOLDS } from '../../infra/monitoring.ts';
 import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 import {
   asArray,
   functionEnv,
+  functionLogicalId,
   functionProps,
   identityPermissions,
   keyByAlias,
   keyPolicyActions,
   kmsPermissions,
-  missingEntries,
   refName,
   resources,
   roleLogicalId,
@@ -21,6 +21,8 @@ import {
   type Synthesized,
 } from './helpers.ts';
 
+const NAMES: FunctionName[] = FUNCTIONS.map((fn) => fn.name);
+
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/par-proxy/client-Xy9AbC';
 const OLD_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666';
 const SYNTH_TIMEOUT = 60_000;
@@ -28,7 +30,6 @@ const SYNTH_TIMEOUT = 60_000;
 describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
   let synth: Synthesized;
   beforeAll(() => {
-    if (missingEntries().length > 0) console.warn(`infra tests: ${missingEntries().join(', ')} handler missing, using a fixture entry`);
     synth = synthesize({ alarmEmail: 'ops@example.com' });
   }, SYNTH_TIMEOUT);
 
@@ -61,7 +62,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
   it('names each function role in the key policy with exactly its key actions', () => {
     const { template } = synth;
     const key = Object.values(signingKeys(template))[0]!;
-    const principal = (name: (typeof FUNCTION_NAMES)[number]) => `GetAtt:${roleLogicalId(template, name)}.Arn`;
+    const principal = (name: FunctionName) => `GetAtt:${roleLogicalId(template, name)}.Arn`;
     expect(keyPolicyActions(key, principal('par'))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
     expect(keyPolicyActions(key, principal('token'))).toEqual([]);
     expect(keyPolicyActions(key, principal('jwks'))).toEqual(['kms:GetPublicKey']);
@@ -131,8 +132,8 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
 
   it('runs every function on nodejs24.x arm64 with 512 MB, 10 s, ESM bundle entry and a one-month log group', () => {
     const { template } = synth;
-    template.resourceCountIs('AWS::Lambda::Function', 3);
-    for (const name of FUNCTION_NAMES) {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTIONS.length);
+    for (const name of NAMES) {
       const props = functionProps(template, name);
       expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], MemorySize: 512, Timeout: 10, Handler: 'index.handler' });
       expect(functionEnv(template, name).NODE_OPTIONS).toBeUndefined();
@@ -142,33 +143,43 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
     for (const group of Object.values(resources(template, 'AWS::Logs::LogGroup'))) {
       expect(group.Properties!.RetentionInDays).toBe(30);
     }
-    template.resourceCountIs('AWS::Logs::LogGroup', 4);
+    // One per function, and the API's access logs.
+    template.resourceCountIs('AWS::Logs::LogGroup', FUNCTIONS.length + 1);
   });
 
-  it('sets the environment contract of each handler', () => {
+  it('sets the environment contract of each handler: what the context sets, and the stack\'s own ARNs', () => {
     const { template } = synth;
     const key = { 'Fn::GetAtt': [keyByAlias(template, '/request-object'), 'Arn'] };
     const secret = { Ref: Object.keys(resources(template, 'AWS::SecretsManager::Secret'))[0] };
+    // Unset values are left out: the functions' defaults are the table's, as the stack's are.
     const client = {
       ISSUER: 'https://tenant.auth0.com/',
       CLIENT_ID: 'abc',
-      CLIENT_AUTH_METHOD: 'client_secret_post',
       CLIENT_SECRET_ID: secret,
       ALLOWED_ORIGINS: 'https://app.example.com',
       ALLOWED_REDIRECT_URIS: 'https://app.example.com/callback',
-      SIGNING_ALG: 'PS256',
       KMS_KEY_ID: key,
     };
     expect(functionEnv(template, 'par')).toEqual(client);
     expect(functionEnv(template, 'token')).toEqual(client);
-    expect(functionEnv(template, 'jwks')).toEqual({ SIGNING_ALG: 'PS256', KMS_KEY_ID: key });
-  });
+    expect(functionEnv(template, 'jwks')).toEqual({ KMS_KEY_ID: key });
+    const explicit = synthesize({ signingAlg: 'PS256', clientAuthMethod: 'client_secret_post' }).template;
+    for (const name of ['par', 'token', 'jwks'] as const) expect(functionEnv(explicit, name).SIGNING_ALG).toBe('PS256');
+    expect(functionEnv(explicit, 'token').CLIENT_AUTH_METHOD).toBe('client_secret_post');
+    expect(functionEnv(explicit, 'jwks').CLIENT_AUTH_METHOD).toBeUndefined();
+  }, SYNTH_TIMEOUT);
 
-  it('routes exactly POST /par, POST /token and GET /.well-known/jwks.json, unauthenticated by design', () => {
+  it('routes exactly the manifest\'s routes (POST /par, POST /token, GET /.well-known/jwks.json), each to its function, unauthenticated by design', () => {
     const { template } = synth;
-    const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties!.RouteKey);
-    expect(routes.sort()).toEqual(['GET /.well-known/jwks.json', 'POST /par', 'POST /token']);
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
+    const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
+    const routed = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).map((route) => {
+      const target = (route.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
+      const uri = integrations[target]!.Properties!.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      return `${String(route.Properties!.RouteKey)} -> ${uri['Fn::GetAtt'][0]}`;
+    });
+    const declared = FUNCTIONS.flatMap((fn) => fn.routes.map((route) => `${route.method} ${route.path} -> ${functionLogicalId(template, fn.name)}`));
+    expect(routed.sort()).toEqual(declared.sort());
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', FUNCTIONS.length);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
   });
 
@@ -202,7 +213,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
   it('alarms on 5xx rate, p99 latency, and each function\'s errors and throttles, to an SSL-only topic', () => {
     const { template } = synth;
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(2 + 2 * FUNCTION_NAMES.length);
+    expect(alarms).toHaveLength(2 + 2 * NAMES.length);
     const topic = { Ref: Object.keys(resources(template, 'AWS::SNS::Topic'))[0] };
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
@@ -298,8 +309,8 @@ describe('ParProxyStack variants', () => {
     expect(template.toJSON().Outputs.SecretArn).toBeUndefined();
   }, SYNTH_TIMEOUT);
 
-  it('private_key_jwt with sharedAssertionKey=true: par and token sign assertions with the request object key', () => {
-    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true' });
+  it('private_key_jwt with assertionKey=shared: par and token sign assertions with the request object key', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', assertionKey: 'shared' });
     template.resourceCountIs('AWS::KMS::Key', 1);
     const key = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
     for (const name of ['par', 'token'] as const) {
@@ -308,22 +319,24 @@ describe('ParProxyStack variants', () => {
     }
   }, SYNTH_TIMEOUT);
 
-  it('sharedAssertionKey=true with assertionKey=true: the second key is published and signs nothing yet (the upgrade step)', () => {
-    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', sharedAssertionKey: 'true', assertionKey: 'true' });
+  it('assertionKey=published: the second key is published and signs nothing yet (the upgrade step)', () => {
+    const { template } = synthesize({ clientAuthMethod: 'private_key_jwt', assertionKey: 'published' });
     const requestKey = `GetAtt:${keyByAlias(template, '/request-object')}.Arn`;
     const assertionKey = `GetAtt:${keyByAlias(template, '/client-assertion')}.Arn`;
     for (const name of ['par', 'token'] as const) {
       expect(functionEnv(template, name).CLIENT_ASSERTION_KMS_KEY_ID).toBeUndefined();
       expect(kmsPermissions(template, name)).toEqual([`kms:GetPublicKey ${requestKey}`, `kms:Sign ${requestKey}`]);
     }
-    expect(functionEnv(template, 'jwks').CLIENT_ASSERTION_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyByAlias(template, '/client-assertion'), 'Arn'] });
+    // Published like a rotation's next generation: a key that signs nothing yet.
+    expect(functionEnv(template, 'jwks').CLIENT_ASSERTION_KMS_KEY_ID).toBeUndefined();
+    expect(functionEnv(template, 'jwks').PUBLISHED_KMS_KEY_IDS).toEqual({ 'Fn::GetAtt': [keyByAlias(template, '/client-assertion'), 'Arn'] });
     expect(kmsPermissions(template, 'jwks')).toEqual([`kms:GetPublicKey ${assertionKey}`, `kms:GetPublicKey ${requestKey}`].sort());
   }, SYNTH_TIMEOUT);
 
   it('private_key_jwt with a separate assertion key: two keys, each used only by whom it must', () => {
     const { template } = synthesize({
       clientAuthMethod: 'private_key_jwt',
-      separateAssertionKey: 'true',
+      assertionKey: 'separate',
       signingKid: 'ro-1',
       assertionKid: 'ca-1',
       keySpec: 'RSA_3072',

@@ -71,10 +71,34 @@ describe('loadParConfig', () => {
     expect(loadParConfig({ ...env, ISSUER: 'http://127.0.0.1:3001' }).issuer).toBe('http://127.0.0.1:3001');
   });
 
-  it('needs no secret with private_key_jwt', () => {
+  it('needs no secret with private_key_jwt: a secret or an assertion key, never neither', () => {
     const config = loadParConfig({ ...env, CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined });
-    expect(config.clientSecretId).toBeUndefined();
-    expect(config.assertionKey).toEqual({ keyId: 'alias/par', alg: 'PS256' });
+    expect(config).toMatchObject({ authMethod: 'private_key_jwt', assertionKey: { keyId: 'alias/par', alg: 'PS256' } });
+    expect(config).not.toHaveProperty('clientSecretId');
+    expect(loadParConfig(env)).toMatchObject({ authMethod: 'client_secret_post', clientSecretId: env.CLIENT_SECRET_ID });
+    expect(loadParConfig(env)).not.toHaveProperty('assertionKey');
+    const separate = loadTokenConfig({ ...env, CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_ASSERTION_KMS_KEY_ID: 'alias/assert', CLIENT_ASSERTION_KID: 'a1' });
+    expect(separate).toMatchObject({ assertionKey: { keyId: 'alias/assert', alg: 'PS256', kid: 'a1' } });
+  });
+
+  it('refuses an issuer with a query (RFC 8414 2: no query or fragment)', () => {
+    const error = configError({ ISSUER: 'https://tenant.auth0.com/?tenant=a' });
+    expect(error.variable).toBe('ISSUER');
+    expect(error.message).toMatch(/query/);
+  });
+
+  it('requires ALLOWED_ORIGINS in the functions that answer browsers', () => {
+    expect(configError({ ALLOWED_ORIGINS: undefined }).variable).toBe('ALLOWED_ORIGINS');
+    expect(() => loadTokenConfig({ ...env, ALLOWED_ORIGINS: ' , ' })).toThrow(/ALLOWED_ORIGINS: is required/);
+    // The JWKS answers authorization servers, not browsers.
+    expect(loadJwksConfig({ KMS_KEY_ID: 'alias/par' }).keys).toHaveLength(1);
+  });
+
+  it('names every bad variable at once', () => {
+    const error = configError({ ISSUER: undefined, CLIENT_ID: undefined, REQUEST_OBJECT_TTL: '0', CLIENT_SECRET_ID: undefined });
+    expect(error.variable).toBe('ISSUER');
+    expect(error.more.map((problem) => problem.name).sort()).toEqual(['CLIENT_ID', 'CLIENT_SECRET_ID', 'REQUEST_OBJECT_TTL']);
+    expect(error.message).toMatch(/^ISSUER: is required; .*CLIENT_SECRET_ID: is required with CLIENT_AUTH_METHOD=client_secret_post or client_secret_basic/);
   });
 
   it('reads the token and jwks configurations', () => {

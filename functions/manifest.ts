@@ -1,0 +1,96 @@
+/**
+ * The proxy's functions, declared once. Plain data that the CDK app (bundles, functions, routes,
+ * permissions, alarms), the local stack, the benchmark and the tests derive from; the functions read
+ * it too, to know which settings they take (functions/settings/table.ts). A new function is its own
+ * folder (handler.ts, and wiring.ts exporting `fromEnv`) and one entry here.
+ */
+
+/**
+ * What a function does. A setting names the capabilities that read it, so a function's environment
+ * is every setting of its capabilities; the stack grants each capability its permissions
+ * (infra/proxy-functions.ts), and nothing else.
+ */
+export type Capability =
+  /** Authenticates to the authorization server as CLIENT_ID: reads the client secret, or signs private_key_jwt assertions. */
+  | 'oauth-client'
+  /** Answers the SPA's browser: the Origin and redirect_uri allow-lists. */
+  | 'spa'
+  /** Signs request objects (RFC 9101) with the request object key and pushes them (RFC 9126). */
+  | 'request-objects'
+  /** Calls the token endpoint. */
+  | 'token-endpoint'
+  /** Publishes the public half of every key (the JWKS). */
+  | 'publish-keys';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** From the API's root. */
+  readonly path: string;
+}
+
+export interface FunctionSpec {
+  /** Lower-case; construct ids, alarm names and the metrics' `service` derive from it. */
+  readonly name: string;
+  /** The bundle's entry, relative to the repository root; exports `handler`. */
+  readonly entry: string;
+  /** Relative to the repository root; exports `fromEnv(env, clock)`, which the local stack serves. */
+  readonly wiring: string;
+  /** The Lambda function's description. */
+  readonly description: string;
+  /** The API routes to this function; nothing else reaches it. */
+  readonly routes: readonly Route[];
+  readonly capabilities: readonly Capability[];
+  /** Reserved concurrent executions unless the `reservedConcurrency` context says otherwise (docs/deploy.md, "Figures"). */
+  readonly reservedConcurrency: number;
+  /** The gzip (level 9) budget of its bundle, guarded by test/bundle-size.test.ts. */
+  readonly gzipBudgetKiB: number;
+}
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export const PAR = {
+  name: 'par',
+  entry: 'functions/par/handler.ts',
+  wiring: 'functions/par/wiring.ts',
+  description: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
+  routes: [{ method: 'POST', path: '/par' }],
+  capabilities: ['oauth-client', 'spa', 'request-objects'],
+  // Holds a whole stage burst (100) at once.
+  reservedConcurrency: 100,
+  gzipBudgetKiB: 123, // measured 117.5 KiB; floor 107.1 KiB (x 1.15 = 123.2)
+} as const satisfies FunctionSpec;
+
+export const TOKEN = {
+  name: 'token',
+  entry: 'functions/token/handler.ts',
+  wiring: 'functions/token/wiring.ts',
+  description: 'POST /token: redeems the authorization code with the client credentials',
+  routes: [{ method: 'POST', path: '/token' }],
+  capabilities: ['oauth-client', 'spa', 'token-endpoint'],
+  // Once per sign-in and per refresh: half of par's.
+  reservedConcurrency: 50,
+  gzipBudgetKiB: 118, // measured 116.2 KiB; floor 103.4 KiB (x 1.15 = 118.9)
+} as const satisfies FunctionSpec;
+
+export const JWKS = {
+  name: 'jwks',
+  entry: 'functions/jwks/handler.ts',
+  wiring: 'functions/jwks/wiring.ts',
+  description: 'GET /.well-known/jwks.json: publishes the public signing keys',
+  routes: [{ method: 'GET', path: JWKS_PATH }],
+  capabilities: ['publish-keys'],
+  // Its readers cache it.
+  reservedConcurrency: 20,
+  gzipBudgetKiB: 115, // measured 109.5 KiB; floor 105.1 KiB (x 1.15 = 120.9)
+} as const satisfies FunctionSpec;
+
+/** Every function, in the order the stack creates them. */
+export const FUNCTIONS = [PAR, TOKEN, JWKS] as const;
+
+export type FunctionName = (typeof FUNCTIONS)[number]['name'];
+
+export function hasCapability(fn: FunctionSpec, capabilities: readonly Capability[]): boolean {
+  return fn.capabilities.some((capability) => capabilities.includes(capability));
+}

@@ -1,0 +1,400 @@
+import { SIGNING_ALGS, type SigningAlg } from '../core/jws.ts';
+import { FUNCTIONS, hasCapability, type FunctionName, type FunctionSpec } from '../manifest.ts';
+import type { Setting } from './reader.ts';
+import { boolean, integer, invalid, kid, list, matching, oneOf, printable, url } from './rules.ts';
+
+/**
+ * Every setting of the proxy, once: its environment variable and CDK context key, its rule (type
+ * and bounds), its default, and which functions read it. The functions' config loaders
+ * (functions/core/config.ts), the CDK app's validation (infra/config.ts), the environment each
+ * function gets (infra/proxy-functions.ts) and the docs test derive from these entries. Each entry
+ * is its own constant, so a function's bundle keeps only the ones it reads.
+ */
+
+export const CLIENT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+export const SECRET_METHODS = ['client_secret_post', 'client_secret_basic'] as const;
+
+export const KEY_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
+export type KeySpecName = (typeof KEY_SPECS)[number];
+
+/**
+ * The client assertion key (private_key_jwt): `separate` signs assertions with its own key (one key
+ * pair per purpose), `shared` with the request object key, `published` creates the own key and
+ * publishes it while the request object key still signs (the first step from `shared`, or from a
+ * client secret, to `separate`: docs/deploy.md, "Upgrading").
+ */
+export const ASSERTION_KEY_MODES = ['separate', 'shared', 'published'] as const;
+export type AssertionKeyMode = (typeof ASSERTION_KEY_MODES)[number];
+
+/** Generation numbers end up in construct ids, aliases and output names; 999 leaves room for decades. */
+export const MAX_KEY_GENERATION = 999;
+const MAX_RESERVED_CONCURRENCY = 100_000;
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(mrk-)?[0-9a-f-]{32,36}$/;
+// A complete ARN ends with the 6-character suffix Secrets Manager adds; only that names one secret
+// exactly, so the grant needs no `-??????` wildcard.
+const SECRET_COMPLETE_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+// What aws:PrincipalArn holds for an IAM role (its ARN with path, not a session's) or user.
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+const signingAlg = (raw: string): SigningAlg => oneOf(raw, Object.keys(SIGNING_ALGS) as SigningAlg[]);
+
+/** Generations of a key (docs/key-rotation.md): ascending, unique, from 1 to 999. */
+function generations(raw: string): number[] {
+  const listed: number[] = [];
+  for (const item of raw.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    if (!/^\d+$/.test(item) || Number(item) < 1 || Number(item) > MAX_KEY_GENERATION) {
+      invalid(`must list generations as integers from 1 to ${MAX_KEY_GENERATION}, got ${item}`);
+    }
+    if (listed.includes(Number(item))) invalid(`lists generation ${Number(item)} twice`);
+    listed.push(Number(item));
+  }
+  return listed.sort((a, b) => a - b);
+}
+
+/**
+ * `off` (or `none`) reserves nothing; else `name=N` pairs over the functions' own figures
+ * (functions/manifest.ts). 0 is refused: Lambda would then never run the function.
+ */
+function reservations(raw: string): Readonly<Record<FunctionName, number>> | 'off' {
+  if (raw === 'off' || raw === 'none') return 'off';
+  const values = defaultReservations();
+  const seen = new Set<string>();
+  for (const item of list(raw, (part) => part)) {
+    const match = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
+    if (match === null) invalid(`must be off, none, or name=N pairs such as par=100,token=50, got ${item}`);
+    const [, name, count] = match as unknown as [string, string, string];
+    if (!FUNCTIONS.some((fn) => fn.name === name)) {
+      invalid(`names a function that does not exist: ${name} (one of ${FUNCTIONS.map((fn) => fn.name).join(', ')})`);
+    }
+    if (seen.has(name)) invalid(`sets ${name} twice`);
+    seen.add(name);
+    if (count === '0') invalid(`${name}=0 would stop the function from running at all; use off to reserve nothing`);
+    if (!/^\d+$/.test(count) || Number(count) < 1 || Number(count) > MAX_RESERVED_CONCURRENCY) {
+      invalid(`${name} must be an integer from 1 to ${MAX_RESERVED_CONCURRENCY}, got ${count}`);
+    }
+    values[name as FunctionName] = Number(count);
+  }
+  return values;
+}
+
+/** Each function's own reserved concurrency (functions/manifest.ts): `reservedConcurrency` unset. */
+export function defaultReservations(): Record<FunctionName, number> {
+  return Object.fromEntries(FUNCTIONS.map((fn) => [fn.name, fn.reservedConcurrency])) as Record<FunctionName, number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the functions read. `fromStack`: the stack sets it from a resource it creates.
+
+export const ISSUER = {
+  env: 'ISSUER',
+  context: 'issuer',
+  readBy: ['oauth-client'],
+  // The request object's `aud`: kept exactly as given (Auth0 wants the trailing slash).
+  rule: (raw, at) => url(raw, at, { authorizationServer: true, issuer: true }),
+  required: true,
+  example: 'https://tenant.auth0.com/',
+} as const satisfies Setting;
+
+export const CLIENT_ID = {
+  env: 'CLIENT_ID',
+  context: 'clientId',
+  readBy: ['oauth-client'],
+  rule: (raw) => printable(raw, 255),
+  required: true,
+  example: 'abc123',
+} as const satisfies Setting;
+
+export const CLIENT_AUTH_METHOD = {
+  env: 'CLIENT_AUTH_METHOD',
+  context: 'clientAuthMethod',
+  readBy: ['oauth-client'],
+  rule: (raw) => oneOf(raw, CLIENT_AUTH_METHODS),
+  default: 'client_secret_post',
+} as const satisfies Setting;
+
+export const CLIENT_SECRET_ID = {
+  env: 'CLIENT_SECRET_ID',
+  fromStack: true,
+  readBy: ['oauth-client'],
+  rule: (raw) => raw,
+  required: { setting: CLIENT_AUTH_METHOD, is: SECRET_METHODS },
+} as const satisfies Setting;
+
+export const ALLOWED_ORIGINS = {
+  env: 'ALLOWED_ORIGINS',
+  context: 'allowedOrigins',
+  readBy: ['spa'],
+  // Required: a function that answers browsers with no origin allowed would refuse every SPA.
+  rule: (raw, at) => list(raw, (origin) => url(origin, at, { origin: true })),
+  required: true,
+  example: 'https://app.example.com',
+} as const satisfies Setting;
+
+export const ALLOWED_REDIRECT_URIS = {
+  env: 'ALLOWED_REDIRECT_URIS',
+  context: 'allowedRedirectUris',
+  readBy: ['spa'],
+  // Compared exactly (RFC 9700 2.1), so kept as written.
+  rule: (raw, at) => list(raw, (uri) => url(uri, at)),
+  required: true,
+  example: 'https://app.example.com/callback',
+} as const satisfies Setting;
+
+/** The request object key; with private_key_jwt, also the assertion key unless CLIENT_ASSERTION_KMS_KEY_ID names one. */
+export const KMS_KEY_ID = {
+  env: 'KMS_KEY_ID',
+  fromStack: true,
+  readBy: ['request-objects', 'oauth-client', 'publish-keys'],
+  rule: (raw) => raw,
+  required: true,
+} as const satisfies Setting;
+
+export const SIGNING_ALG = {
+  env: 'SIGNING_ALG',
+  context: 'signingAlg',
+  readBy: ['request-objects', 'oauth-client', 'publish-keys'],
+  rule: signingAlg,
+  default: 'PS256',
+} as const satisfies Setting;
+
+/** When absent, the RFC 7638 thumbprint of the key (one GetPublicKey per container). */
+export const SIGNING_KID = {
+  env: 'SIGNING_KID',
+  context: 'signingKid',
+  readBy: ['request-objects', 'oauth-client', 'publish-keys'],
+  rule: kid,
+} as const satisfies Setting;
+
+export const CLIENT_ASSERTION_KMS_KEY_ID = {
+  env: 'CLIENT_ASSERTION_KMS_KEY_ID',
+  fromStack: true,
+  readBy: ['oauth-client', 'publish-keys'],
+  rule: (raw) => raw,
+} as const satisfies Setting;
+
+export const CLIENT_ASSERTION_KID = {
+  env: 'CLIENT_ASSERTION_KID',
+  context: 'assertionKid',
+  readBy: ['oauth-client', 'publish-keys'],
+  rule: kid,
+} as const satisfies Setting;
+
+/** Keys the JWKS publishes that sign nothing (yet, or any more): rotation. */
+export const PUBLISHED_KMS_KEY_IDS = {
+  env: 'PUBLISHED_KMS_KEY_IDS',
+  fromStack: true,
+  readBy: ['publish-keys'],
+  rule: (raw) => list(raw, (id) => id),
+} as const satisfies Setting;
+
+export const PAR_ENDPOINT = {
+  env: 'PAR_ENDPOINT',
+  context: 'parEndpoint',
+  readBy: ['request-objects'],
+  rule: (raw, at) => url(raw, at, { authorizationServer: true, normalise: true }),
+} as const satisfies Setting;
+
+export const AUTHORIZATION_ENDPOINT = {
+  env: 'AUTHORIZATION_ENDPOINT',
+  context: 'authorizationEndpoint',
+  readBy: ['request-objects'],
+  rule: (raw, at) => url(raw, at, { authorizationServer: true, normalise: true }),
+} as const satisfies Setting;
+
+export const TOKEN_ENDPOINT = {
+  env: 'TOKEN_ENDPOINT',
+  context: 'tokenEndpoint',
+  readBy: ['token-endpoint'],
+  rule: (raw, at) => url(raw, at, { authorizationServer: true, normalise: true }),
+} as const satisfies Setting;
+
+export const REQUEST_OBJECT_TTL = {
+  env: 'REQUEST_OBJECT_TTL',
+  context: 'requestObjectTtl',
+  readBy: ['request-objects'],
+  // FAPI 2.0 wants exp - nbf <= 60 min and request_uri lifetimes under 600 s; 600 s is plenty.
+  rule: (raw) => integer(raw, 10, 600),
+  default: '60',
+} as const satisfies Setting;
+
+export const ALLOWED_AUTHORIZATION_DETAILS_TYPES = {
+  env: 'ALLOWED_AUTHORIZATION_DETAILS_TYPES',
+  context: 'allowedAuthorizationDetailsTypes',
+  readBy: ['request-objects'],
+  rule: (raw) => list(raw, (type) => printable(type, 128, false)),
+} as const satisfies Setting;
+
+/** A silent login anyone reaching /par could start for a user's browser: off unless asked for (SECURITY.md). */
+export const ALLOW_PROMPT_NONE = {
+  env: 'ALLOW_PROMPT_NONE',
+  context: 'allowPromptNone',
+  readBy: ['request-objects'],
+  rule: boolean,
+  default: 'false',
+} as const satisfies Setting;
+
+export const UPSTREAM_TIMEOUT_MS = {
+  env: 'UPSTREAM_TIMEOUT_MS',
+  context: 'upstreamTimeoutMs',
+  readBy: 'all',
+  // At most 8 s: the request budget inside the 10 s function timeout.
+  rule: (raw) => integer(raw, 100, 8000),
+  default: '3000',
+} as const satisfies Setting;
+
+/** Every setting with an environment variable, in the order the docs list them. */
+export const FUNCTION_SETTINGS: readonly Setting[] = [
+  ISSUER,
+  PAR_ENDPOINT,
+  AUTHORIZATION_ENDPOINT,
+  TOKEN_ENDPOINT,
+  CLIENT_ID,
+  CLIENT_SECRET_ID,
+  CLIENT_AUTH_METHOD,
+  KMS_KEY_ID,
+  SIGNING_ALG,
+  SIGNING_KID,
+  ALLOWED_REDIRECT_URIS,
+  ALLOWED_ORIGINS,
+  REQUEST_OBJECT_TTL,
+  CLIENT_ASSERTION_KMS_KEY_ID,
+  CLIENT_ASSERTION_KID,
+  PUBLISHED_KMS_KEY_IDS,
+  ALLOWED_AUTHORIZATION_DETAILS_TYPES,
+  ALLOW_PROMPT_NONE,
+  UPSTREAM_TIMEOUT_MS,
+];
+
+/** The settings `fn` reads: those of its capabilities. */
+export function settingsOf(fn: FunctionSpec): Setting[] {
+  return FUNCTION_SETTINGS.filter((setting) => setting.readBy === 'all' || hasCapability(fn, setting.readBy ?? []));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What only the deployment reads (CDK context, no variable).
+
+export const STACK_NAME = {
+  context: 'stackName',
+  // Also prefixes the key aliases, alarms and dashboard.
+  rule: (raw) => matching(raw, /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must start with a letter and hold only letters, digits and hyphens (at most 128)'),
+  default: 'ParProxy',
+} as const satisfies Setting;
+
+export const KEY_SPEC = {
+  context: 'keySpec',
+  rule: (raw) => oneOf(raw, KEY_SPECS),
+  default: 'RSA_2048',
+} as const satisfies Setting;
+
+export const SIGNING_KEY_GENERATIONS = {
+  context: 'signingKeyGenerations',
+  rule: generations,
+  default: '1',
+} as const satisfies Setting;
+
+/** Default: the lowest listed generation, so adding one publishes it and never makes it sign. */
+export const ACTIVE_SIGNING_KEY = {
+  context: 'activeSigningKey',
+  rule: (raw) => integer(raw, 1, MAX_KEY_GENERATION),
+} as const satisfies Setting;
+
+/** Default: `separate` with private_key_jwt; none otherwise (infra/config.ts). */
+export const ASSERTION_KEY = {
+  context: 'assertionKey',
+  rule: (raw): AssertionKeyMode => {
+    if (raw === 'true' || raw === 'false') {
+      invalid(`now takes ${ASSERTION_KEY_MODES.join(', ')}, got ${raw}: for the second key of private_key_jwt, assertionKey=separate (the default); to publish it before it signs, assertionKey=published; for one key, assertionKey=shared (docs/deploy.md, "Upgrading")`);
+    }
+    return oneOf(raw, ASSERTION_KEY_MODES);
+  },
+} as const satisfies Setting;
+
+export const ASSERTION_KEY_GENERATIONS = {
+  context: 'assertionKeyGenerations',
+  rule: generations,
+  default: '1',
+} as const satisfies Setting;
+
+export const ACTIVE_ASSERTION_KEY = {
+  context: 'activeAssertionKey',
+  rule: (raw) => integer(raw, 1, MAX_KEY_GENERATION),
+} as const satisfies Setting;
+
+/** An existing secret; when absent (and a secret is needed) the stack creates one. */
+export const CLIENT_SECRET_ARN = {
+  context: 'clientSecretArn',
+  rule: (raw) => matching(raw, SECRET_COMPLETE_ARN, 'must be the complete ARN of a Secrets Manager secret (ending in -XXXXXX), as `aws secretsmanager describe-secret` prints it'),
+  appliesWhen: { setting: CLIENT_AUTH_METHOD, is: SECRET_METHODS },
+} as const satisfies Setting;
+
+/** An IAM role or user that may read the created client secret besides the functions' roles. */
+export const BREAK_GLASS_PRINCIPAL_ARN = {
+  context: 'breakGlassPrincipalArn',
+  rule: (raw) => matching(raw, IAM_PRINCIPAL_ARN, 'must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/BreakGlass (not an assumed-role session, a wildcard or root)'),
+  appliesWhen: { setting: CLIENT_AUTH_METHOD, is: SECRET_METHODS },
+} as const satisfies Setting;
+
+export const ALARM_EMAIL = {
+  context: 'alarmEmail',
+  rule: (raw) => matching(raw, /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/, 'is not an e-mail address'),
+} as const satisfies Setting;
+
+/** KMS keys managed outside this stack that the JWKS also publishes (rotation of such keys). */
+export const PUBLISHED_KEY_ARNS = {
+  context: 'publishedKeyArns',
+  rule: (raw) => list(raw, (arn) => matching(arn, KMS_KEY_ARN, 'must hold KMS key ARNs (not aliases)')),
+} as const satisfies Setting;
+
+/** Let the account's IAM principals call kms:GetPublicKey (the JWKS endpoint publishes it anyway). */
+export const PUBLIC_KEY_READ_BY_ACCOUNT = {
+  context: 'publicKeyReadByAccount',
+  rule: boolean,
+  default: 'false',
+} as const satisfies Setting;
+
+export const MEMORY_SIZE = {
+  context: 'memorySize',
+  rule: (raw) => integer(raw, 128, 10_240),
+  default: '512',
+} as const satisfies Setting;
+
+/** Default: each function's own figure; 170 in all, of a standard account's 1000 (docs/deploy.md, "Figures"). */
+export const RESERVED_CONCURRENCY = {
+  context: 'reservedConcurrency',
+  rule: reservations,
+} as const satisfies Setting;
+
+// Auth0 allows 100 PAR requests per second per source IP; every /par is one KMS Sign out of an
+// account-wide 500 RSA operations per second. 50/s steady with bursts of 100 stays under both.
+export const THROTTLE_RATE_LIMIT = {
+  context: 'throttleRateLimit',
+  rule: (raw) => integer(raw, 1, 10_000),
+  default: '50',
+} as const satisfies Setting;
+
+export const THROTTLE_BURST_LIMIT = {
+  context: 'throttleBurstLimit',
+  rule: (raw) => integer(raw, 1, 5_000),
+  default: '100',
+} as const satisfies Setting;
+
+export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
+  STACK_NAME,
+  KEY_SPEC,
+  SIGNING_KEY_GENERATIONS,
+  ACTIVE_SIGNING_KEY,
+  ASSERTION_KEY,
+  ASSERTION_KEY_GENERATIONS,
+  ACTIVE_ASSERTION_KEY,
+  CLIENT_SECRET_ARN,
+  BREAK_GLASS_PRINCIPAL_ARN,
+  ALARM_EMAIL,
+  PUBLISHED_KEY_ARNS,
+  PUBLIC_KEY_READ_BY_ACCOUNT,
+  MEMORY_SIZE,
+  RESERVED_CONCURRENCY,
+  THROTTLE_RATE_LIMIT,
+  THROTTLE_BURST_LIMIT,
+];
