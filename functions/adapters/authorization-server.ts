@@ -69,13 +69,15 @@ export class AuthorizationServer {
     return (await this.document(deadline))[field];
   }
 
-  post(url: string, form: URLSearchParams, headers: Record<string, string>, deadline: Deadline): Promise<HttpResponse> {
+  /** `retryStaleSocket`: the post may be sent twice (http-client.ts), e.g. a PAR push. */
+  post(url: string, form: URLSearchParams, headers: Record<string, string>, deadline: Deadline, retryStaleSocket = false): Promise<HttpResponse> {
     return deadline.timed('authorization_server', () =>
       this.send(new URL(url), {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
         body: form.toString(),
         signal: deadline.signal(),
+        retryStaleSocket,
       }),
     );
   }

@@ -97,9 +97,10 @@ export async function postAsClient(
   url: string,
   params: Record<string, string>,
   deadline: Deadline,
+  retryStaleSocket = false,
 ): Promise<HttpResponse> {
   const attempt = (credential: ClientCredential) =>
-    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers }, deadline);
+    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers }, deadline, retryStaleSocket);
   const credential = await auth.credential(deadline);
   const response = await attempt(credential);
   const refused = response.status >= 400 && response.status < 500 && oauthError(response)?.error === 'invalid_client';

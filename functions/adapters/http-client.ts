@@ -17,6 +17,8 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly signal: AbortSignal;
+  /** RawHttpRequest's. */
+  readonly retryStaleSocket?: boolean;
 }
 
 /** Any method, bytes in and out, and a limit of the caller's: what a proxied API call needs. */
@@ -27,6 +29,11 @@ export interface RawHttpRequest {
   readonly signal: AbortSignal;
   /** Larger answers are refused with ResponseTooLargeError; MAX_RESPONSE_BYTES when absent. */
   readonly maxResponseBytes?: number;
+  /**
+   * Send once more when a pooled socket turns out closed: by default only for methods that are
+   * idempotent (RFC 9110 9.2.2); a POST only when sending it twice does no harm.
+   */
+  readonly retryStaleSocket?: boolean;
 }
 
 export interface RawHttpResponse {
@@ -56,14 +63,16 @@ export async function request(url: URL, options: HttpRequest): Promise<HttpRespo
 /**
  * Sends exactly the headers given (plus content-length for a body); the answer's body as bytes. A
  * kept-alive socket that the server closed while it sat idle fails the next request on it with
- * ECONNRESET before any answer: that request never reached the server, so it is sent once more on a
- * new socket (what Node's documentation advises for `request.reusedSocket`).
+ * ECONNRESET before any answer: that request most likely never reached the server, so it is sent
+ * once more on a new socket (what Node's documentation advises for `request.reusedSocket`), when
+ * sending it twice would do no harm (`retryStaleSocket`).
  */
 export async function requestRaw(url: URL, options: RawHttpRequest): Promise<RawHttpResponse> {
   try {
     return await attempt(url, options);
   } catch (error) {
     if (!(error instanceof StaleSocketError) || options.signal.aborted) throw error;
+    if (!(options.retryStaleSocket ?? IDEMPOTENT.has(options.method))) throw error.cause;
     return attempt(url, options, false);
   }
 }
@@ -71,6 +80,8 @@ export async function requestRaw(url: URL, options: RawHttpRequest): Promise<Raw
 class StaleSocketError extends Error {
   override readonly name = 'StaleSocketError';
 }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
@@ -115,7 +126,7 @@ function attempt(url: URL, options: RawHttpRequest, retryStale = true): Promise<
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
       const stale = retryStale && req.reusedSocket && !answered && STALE_SOCKET_CODES.has(error.code ?? '');
-      reject(stale ? new StaleSocketError(error.message) : error);
+      reject(stale ? new StaleSocketError(error.message, { cause: error }) : error);
     });
     req.end(options.body);
   });

@@ -21,7 +21,9 @@ export async function pushAuthorizationRequest(
   deadline: Deadline,
 ): Promise<PushedAuthorization> {
   const url = await server.endpoint('par', deadline);
-  const response = await postAsClient(server, auth, url, { client_id: clientId, request: requestObject }, deadline);
+  // Pushed twice, a request only leaves an unused request_uri behind (RFC 9126 2.2): a push that met
+  // a pooled socket the server had closed is sent again.
+  const response = await postAsClient(server, auth, url, { client_id: clientId, request: requestObject }, deadline, true);
   return parsePushResponse(response);
 }
 

@@ -34,7 +34,9 @@ async function startServer(reset: (nth: number, onSocket: number) => boolean) {
   return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`), seen };
 }
 
-const post = (url: URL) => request(url, { method: 'POST', body: 'a=1', signal: AbortSignal.timeout(2000) });
+/** A post that may be sent twice (a PAR push): `retryStaleSocket`. */
+const post = (url: URL, retryStaleSocket = true) => request(url, { method: 'POST', body: 'a=1', signal: AbortSignal.timeout(2000), retryStaleSocket });
+const get = (url: URL) => request(url, { method: 'GET', signal: AbortSignal.timeout(2000) });
 
 describe('keep-alive sockets (Node http, request.reusedSocket)', () => {
   it('a pooled socket the server dropped is retried once on a new socket, and the request succeeds', async () => {
@@ -45,6 +47,22 @@ describe('keep-alive sockets (Node http, request.reusedSocket)', () => {
     expect(second.status).toBe(200);
     expect(second.body).toBe('{"ok":true}');
     expect(seen).toEqual({ requests: 3, connections: 2 });
+  });
+
+  it('a GET is retried without being told (RFC 9110 9.2.2: idempotent); a POST only when it may be sent twice', async () => {
+    const getting = await startServer((_nth, onSocket) => onSocket === 2);
+    expect((await get(getting.url)).status).toBe(200);
+    expect((await get(getting.url)).status).toBe(200);
+    expect(getting.seen.requests).toBe(3);
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+
+    // A token request must not be sent twice: the server may have redeemed the code already.
+    const posting = await startServer((_nth, onSocket) => onSocket === 2);
+    expect((await post(posting.url, false)).status).toBe(200);
+    await expect(post(posting.url, false)).rejects.toThrow();
+    expect(posting.seen.requests).toBe(2);
   });
 
   it('a reset on a new socket is not retried: the server may have acted on the request', async () => {
