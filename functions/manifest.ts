@@ -20,13 +20,21 @@ export type Capability =
   /** Calls the token endpoint. */
   | 'token-endpoint'
   /** Publishes the public half of every key (the JWKS). */
-  | 'publish-keys';
+  | 'publish-keys'
+  /** Holds the bff mode's session: seals cookies with the session keys, forwards to the APIs. */
+  | 'session';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'ANY';
+
+/** PROXY_MODE (functions/settings/table.ts): which functions a deployment has. */
+export type Mode = 'relay' | 'bff';
 
 export interface Route {
   readonly method: HttpMethod;
-  /** From the API's root. */
+  /**
+   * From the API's root, or from BASE_PATH for a function with `underBasePath`. A last segment
+   * `{proxy+}` matches the rest of the path (API Gateway's greedy path variable).
+   */
   readonly path: string;
 }
 
@@ -42,6 +50,10 @@ export interface FunctionSpec {
   /** The API routes to this function; nothing else reaches it. */
   readonly routes: readonly Route[];
   readonly capabilities: readonly Capability[];
+  /** The modes that deploy it. */
+  readonly modes: readonly Mode[];
+  /** Its routes are relative to BASE_PATH. */
+  readonly underBasePath?: true;
   /** Reserved concurrent executions unless the `reservedConcurrency` context says otherwise (docs/deploy.md, "Figures"). */
   readonly reservedConcurrency: number;
   /** The gzip (level 9) budget of its bundle, guarded by test/bundle-size.test.ts. */
@@ -57,6 +69,7 @@ export const PAR = {
   description: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
   routes: [{ method: 'POST', path: '/par' }],
   capabilities: ['oauth-client', 'spa', 'request-objects'],
+  modes: ['relay'],
   // Holds a whole stage burst (100) at once.
   reservedConcurrency: 100,
   gzipBudgetKiB: 123, // floor 107.1 KiB x 1.15 = 123.2; measured 120.4 KiB
@@ -69,6 +82,7 @@ export const TOKEN = {
   description: 'POST /token: redeems the authorization code with the client credentials',
   routes: [{ method: 'POST', path: '/token' }],
   capabilities: ['oauth-client', 'spa', 'token-endpoint'],
+  modes: ['relay'],
   // Once per sign-in and per refresh: half of par's.
   reservedConcurrency: 50,
   gzipBudgetKiB: 118.9, // the floor's 103.4 KiB x 1.15; measured 118.4 KiB (npm run bench, Node 24 target)
@@ -81,13 +95,43 @@ export const JWKS = {
   description: 'GET /.well-known/jwks.json: publishes the public signing keys',
   routes: [{ method: 'GET', path: JWKS_PATH }],
   capabilities: ['publish-keys'],
+  modes: ['relay', 'bff'],
   // Its readers cache it.
   reservedConcurrency: 20,
   gzipBudgetKiB: 115, // floor 105.1 KiB x 1.15 = 120.9, held lower; measured 111.4 KiB
 } as const satisfies FunctionSpec;
 
+/**
+ * The backend-for-frontend (RFC 10017 6.1): one function for the whole session, because every
+ * function is a cold start on a user's first login (par, callback, session, first API call).
+ */
+export const BFF = {
+  name: 'bff',
+  entry: 'functions/bff/handler.ts',
+  wiring: 'functions/bff/wiring.ts',
+  description: 'bff mode: /par, /callback, /session, /logout and /api/{name}/...; tokens stay in a sealed HttpOnly cookie (RFC 10017 6.1)',
+  routes: [
+    { method: 'POST', path: '/par' },
+    { method: 'GET', path: '/callback' },
+    { method: 'GET', path: '/session' },
+    { method: 'POST', path: '/logout' },
+    { method: 'ANY', path: '/api/{name}/{proxy+}' },
+  ],
+  capabilities: ['oauth-client', 'request-objects', 'token-endpoint', 'session'],
+  modes: ['bff'],
+  underBasePath: true,
+  // Every page load asks /session and every API call goes through it: par's and token's together.
+  reservedConcurrency: 150,
+  gzipBudgetKiB: 140,
+} as const satisfies FunctionSpec;
+
 /** Every function, in the order the stack creates them. */
-export const FUNCTIONS = [PAR, TOKEN, JWKS] as const;
+export const FUNCTIONS = [PAR, TOKEN, JWKS, BFF] as const;
+
+/** The functions a deployment in `mode` has. */
+export function functionsFor(mode: Mode): FunctionSpec[] {
+  return FUNCTIONS.filter((fn) => (fn.modes as readonly Mode[]).includes(mode));
+}
 
 export type FunctionName = (typeof FUNCTIONS)[number]['name'];
 

@@ -32,6 +32,13 @@ export interface LocalAuthorizationServerOptions {
   readonly authorizationDetailsTypes?: readonly string[];
   /** RFC 7009 token revocation (off by default, as in oidc-provider). */
   readonly revocation?: boolean;
+  /** Seconds an access token lives (600 by default): short, to see refreshes. */
+  readonly accessTokenTtl?: number;
+  /**
+   * Issue a refresh token with every code, as Auth0 does for a confidential client with offline
+   * access allowed; by default oidc-provider's rule (offline_access with prompt=consent).
+   */
+  readonly alwaysIssueRefreshTokens?: boolean;
 }
 
 export interface LocalAuthorizationServer {
@@ -108,8 +115,9 @@ export async function startLocalAuthorizationServer(
       await grant.save();
       return grant;
     },
-    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, RefreshToken: 3600, Session: 3600, Interaction: 600, Grant: 3600 },
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && (options.alwaysIssueRefreshTokens === true || code.scopes.has('offline_access')),
+    ttl: { AccessToken: options.accessTokenTtl ?? 600, AuthorizationCode: 60, IdToken: 600, RefreshToken: 3600, Session: 3600, Interaction: 600, Grant: 3600 },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = `<!doctype html><title>Error</title><h1>${escapeHtml(out.error)}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;

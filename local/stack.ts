@@ -5,8 +5,9 @@ import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
 import type { LogSink } from '../functions/app/observability.ts';
 import type { FromEnv } from '../functions/app/wiring.ts';
-import { FUNCTIONS } from '../functions/manifest.ts';
-import { demoAssets } from './demo/assets.ts';
+import { functionsFor, type FunctionSpec, type Mode } from '../functions/manifest.ts';
+import { bffDemoAssets, demoAssets } from './demo/assets.ts';
+import { startLocalResourceServer, type LocalResourceServer } from './resource-server.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
@@ -17,6 +18,12 @@ import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets
  * a real oidc-provider with PAR and signed request objects required.
  */
 export interface LocalStackOptions {
+  /** PROXY_MODE: relay (par, token, jwks) or bff (the bff function and jwks). Default relay. */
+  readonly mode?: Mode;
+  /** The bff's BASE_PATH. */
+  readonly basePath?: string;
+  /** Seconds the authorization server's access tokens live (short ones make the bff refresh). */
+  readonly accessTokenTtl?: number;
   /** The proxy's port (0: any free one). */
   readonly port?: number;
   /** The authorization server's port (0: any free one). */
@@ -54,6 +61,9 @@ export interface LocalStack {
   readonly kms: FakeKms;
   readonly secretsManager: FakeSecretsManager;
   readonly authorizationServer: LocalAuthorizationServer;
+  /** The API the bff's /api/demo/ forwards to: it checks the access token at the userinfo endpoint. */
+  readonly resourceServer: LocalResourceServer;
+  readonly mode: Mode;
   /** New containers for every function, with these variables changed: what a deploy does. */
   redeploy(overrides: Readonly<Record<string, string>>): void;
   close(): Promise<void>;
@@ -63,6 +73,7 @@ export const LOCAL_CLIENT_ID = 'par-proxy-local';
 export const LOCAL_KEY_ALIAS = 'alias/par-proxy-local';
 export const LOCAL_ASSERTION_KEY_ALIAS = 'alias/par-proxy-local-assertions';
 export const LOCAL_SECRET_NAME = 'par-proxy/client-secret';
+export const LOCAL_SESSION_KEYS_NAME = 'par-proxy/session-keys';
 
 /** Points the AWS SDK at the local endpoints through its own variables; no variables of ours. */
 export function useLocalAws(kms: FakeKms, secretsManager: FakeSecretsManager): void {
@@ -87,11 +98,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const alg = options.signingAlg ?? 'PS256';
   const authMethod = options.authMethod ?? 'client_secret_post';
+  const mode = options.mode ?? 'relay';
+  const bff = mode === 'bff';
+  const basePath = bff ? (options.basePath ?? '') : '';
 
   const proxyServer = http.createServer();
   await new Promise<void>((resolve) => proxyServer.listen(options.port ?? 0, '127.0.0.1', resolve));
   const proxyUrl = `http://${host}:${(proxyServer.address() as AddressInfo).port}`;
-  const redirectUri = `${proxyUrl}/callback`;
+  // bff: the proxy's own callback; relay: the SPA's page that hands the code to /token.
+  const redirectUri = `${proxyUrl}${basePath}/callback`;
+  const appUrl = `${proxyUrl}/`;
 
   const kms = await startFakeKms(options.kmsPort ?? 0);
   const secretsManager = await startFakeSecretsManager(options.secretsManagerPort ?? 0);
@@ -101,12 +117,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const publicJwks = await Promise.all(keys.map((key) => publicJwk(key.publicKey, alg)));
   const clientSecret = randomBytes(32).toString('base64url');
   const secret = secretsManager.createSecret(LOCAL_SECRET_NAME, JSON.stringify({ client_secret: clientSecret }));
+  const sessionKeys = secretsManager.createSecret(LOCAL_SESSION_KEYS_NAME, randomBytes(32).toString('base64url'));
 
   const authorizationServer = await startLocalAuthorizationServer({
     port: options.authorizationServerPort ?? 0,
     host,
     authorizationDetailsTypes: options.authorizationDetailsTypes ?? [],
-    ...(options.revocation === undefined ? {} : { revocation: options.revocation }),
+    // The bff revokes at logout and refreshes inline: a confidential client's refresh tokens.
+    ...(options.revocation === undefined && !bff ? {} : { revocation: options.revocation ?? true }),
+    ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
+    ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
@@ -117,11 +137,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ? { jwksUri: `${proxyUrl}/.well-known/jwks.json` }
           : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
-        ...(options.postLogoutRedirectUris === undefined ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris }),
+        ...(options.postLogoutRedirectUris === undefined && !bff ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris ?? [appUrl] }),
       },
     ],
   });
 
+  const resourceServer = await startLocalResourceServer({ issuer: authorizationServer.issuer });
   const env = {
     ISSUER: authorizationServer.issuer,
     CLIENT_ID: LOCAL_CLIENT_ID,
@@ -130,7 +151,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     KMS_KEY_ID: LOCAL_KEY_ALIAS,
     SIGNING_ALG: alg,
     ALLOWED_ORIGINS: proxyUrl,
-    ALLOWED_REDIRECT_URIS: redirectUri,
+    ...(bff
+      ? {
+          PROXY_MODE: 'bff',
+          REDIRECT_URI: redirectUri,
+          SESSION_KEYS_SECRET_ID: sessionKeys.arn,
+          APP_URL: appUrl,
+          POST_LOGOUT_REDIRECT_URI: appUrl,
+          API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
+          ...(basePath === '' ? {} : { BASE_PATH: basePath }),
+        }
+      : { ALLOWED_REDIRECT_URIS: redirectUri }),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
     ...(options.authorizationDetailsTypes === undefined
       ? {}
@@ -138,25 +169,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = await demoAssets();
+  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets();
   const functions = await Promise.all(
-    FUNCTIONS.map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
+    functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );
-  const deploy = (functionEnv: Readonly<Record<string, string>>) => ({
-    ...Object.fromEntries(
-      functions.flatMap(({ fn, fromEnv }) => {
-        const { app } = fromEnv(functionEnv, Date.now, options.requestLog);
-        return fn.routes.map((route) => [route.path, app] as const);
-      }),
-    ),
-    ...assets,
-  });
-  let routes: Record<string, { fetch: (request: Request) => Response | Promise<Response> }> = deploy(env);
+  const deploy = (functionEnv: Readonly<Record<string, string>>): Route[] => [
+    ...functions.flatMap(({ fn, fromEnv }) => {
+      const { app } = fromEnv(functionEnv, Date.now, options.requestLog);
+      return fn.routes.map((route) => ({ matches: routeMatcher(fn, route.path, basePath), app }));
+    }),
+    ...Object.entries(assets).map(([path, app]) => ({ matches: (pathname: string) => pathname === path, app })),
+  ];
+  let routes = deploy(env);
   proxyServer.on(
     'request',
-    getRequestListener((request) => {
-      const route = routes[new URL(request.url).pathname];
-      return route === undefined ? new Response('not found', { status: 404 }) : route.fetch(request);
+    getRequestListener((request, nodeEnv) => {
+      // The request target as sent: URL parsing would already have resolved `..` (the bff refuses it).
+      const pathname = (nodeEnv.incoming.url ?? '/').split('?')[0]!;
+      const route = routes.find((candidate) => candidate.matches(pathname));
+      return route === undefined ? new Response('not found', { status: 404 }) : route.app.fetch(request, nodeEnv);
     }),
   );
 
@@ -170,13 +201,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     kms,
     secretsManager,
     authorizationServer,
+    resourceServer,
+    mode,
     redeploy: (overrides) => {
       routes = deploy({ ...env, ...overrides });
     },
     close: async () => {
       proxyServer.closeAllConnections();
       await new Promise<void>((resolve) => proxyServer.close(() => resolve()));
-      await Promise.all([authorizationServer.close(), kms.close(), secretsManager.close()]);
+      await Promise.all([authorizationServer.close(), resourceServer.close(), kms.close(), secretsManager.close()]);
     },
   };
+}
+
+interface Route {
+  readonly matches: (pathname: string) => boolean;
+  // The node server's bindings (its `incoming` request) are what the apps read the raw target from.
+  readonly app: { fetch: (request: Request, env?: any) => Response | Promise<Response> };
+}
+
+/** API Gateway's route matching: exact, `{name}` one segment, a last `{proxy+}` the rest. */
+function routeMatcher(fn: FunctionSpec, path: string, basePath: string): (pathname: string) => boolean {
+  const full = `${fn.underBasePath === true ? basePath : ''}${path}`;
+  const pattern = full
+    .split('/')
+    .map((segment) => (segment === '{proxy+}' ? '.+' : /^\{\w+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  const regex = new RegExp(`^${pattern}$`);
+  return (pathname) => regex.test(pathname);
 }

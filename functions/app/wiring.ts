@@ -7,7 +7,7 @@ import {
 import { ClientSecretSource } from '../adapters/client-secret.ts';
 import type { KmsSigner } from '../adapters/kms-signer.ts';
 import type { Hono } from 'hono';
-import type { ClientConfig, Env, SigningKeyConfig } from '../core/config.ts';
+import type { ClientAuthConfig, ClientConfig, Env, SigningKeyConfig } from '../core/config.ts';
 import type { LogSink } from './observability.ts';
 import type { ProxyEnv } from './proxy-app.ts';
 
@@ -29,7 +29,7 @@ export type FromEnv = (env: Env, clock?: () => number, writeLog?: LogSink) => Wi
  * KMS client, and one that already signs with the same key can hand over its signer (one kid cache).
  */
 export function clientAuthenticationFor(
-  config: ClientConfig,
+  config: ClientAuthConfig & Pick<ClientConfig, 'clientId' | 'issuer' | 'upstreamTimeoutMs'>,
   signerFor: (key: SigningKeyConfig) => KmsSigner,
   clock: () => number,
 ): ClientAuthentication {

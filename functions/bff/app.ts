@@ -14,8 +14,9 @@ import { originCheck, readJsonBody, requireCsrfHeader } from '../app/http.ts';
 import { METRIC, type Telemetry } from '../app/observability.ts';
 import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
 import { signAndPush, issParameterSupported } from '../app/pushed-login.ts';
-import { MethodNotAllowedError, resolveApiTarget, type ApiUpstreams } from '../core/api-path.ts';
+import { MethodNotAllowedError, resolveApiTarget } from '../core/api-path.ts';
 import { parseBffIntent } from '../core/bff-intent.ts';
+import type { BffConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
 import { InvalidRequestError, OAuthError, PayloadTooLargeError, ServerError, UpstreamRefusedError } from '../core/errors.ts';
 import { returnToUrl } from '../core/return-to.ts';
@@ -39,28 +40,6 @@ import {
   type RequestCookies,
   type SessionPayload,
 } from '../core/session.ts';
-
-export interface BffConfig {
-  readonly issuer: string;
-  readonly clientId: string;
-  readonly allowedOrigins: ReadonlySet<string>;
-  readonly upstreamTimeoutMs: number;
-  readonly parEndpoint?: string;
-  readonly authorizationEndpoint?: string;
-  readonly requestObjectTtl: number;
-  readonly authorizationDetailsTypes: ReadonlySet<string>;
-  readonly allowPromptNone: boolean;
-  /** REDIRECT_URI: this app's own /callback, absolute. */
-  readonly redirectUri: string;
-  /** APP_URL: where the browser goes after the callback. */
-  readonly appUrl: string;
-  readonly postLogoutRedirectUri?: string;
-  /** SESSION_MAX_AGE, seconds: the session's absolute lifetime. */
-  readonly sessionMaxAge: number;
-  /** BASE_PATH: '' or a prefix such as /auth, without a trailing slash. */
-  readonly basePath: string;
-  readonly apiUpstreams: ApiUpstreams;
-}
 
 export interface BffDependencies {
   readonly config: BffConfig;

@@ -1,4 +1,4 @@
-import { parseUrl } from './config.ts';
+import { InvalidSetting, url as urlRule } from '../settings/rules.ts';
 import { ConfigError, InvalidRequestError, NotFoundError, OAuthError } from './errors.ts';
 
 /**
@@ -71,7 +71,13 @@ function upstream(name: string, entry: unknown, variable: string): ApiUpstream {
     ({ url, methods } = entry as { url?: unknown; methods?: unknown });
   }
   if (typeof url !== 'string') throw new ConfigError(variable, `${name} needs a url`);
-  const parsed = parseUrl(url, variable);
+  let parsed: URL;
+  try {
+    parsed = new URL(urlRule(url, { deployment: false }));
+  } catch (error) {
+    if (error instanceof InvalidSetting) throw new ConfigError(variable, `${name}: ${error.message}`);
+    throw error;
+  }
   if (parsed.username !== '' || parsed.password !== '') throw new ConfigError(variable, `${name}: the URL must not carry credentials`);
   if (parsed.search !== '' || url.includes('?')) throw new ConfigError(variable, `${name}: the URL must not have a query`);
   return { name, base: `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`, methods: allowedMethods(name, methods, variable) };

@@ -20,8 +20,17 @@ import {
   SIGNING_KID,
   TOKEN_ENDPOINT,
   UPSTREAM_TIMEOUT_MS,
+  API_UPSTREAMS,
+  APP_URL,
+  BASE_PATH,
+  POST_LOGOUT_REDIRECT_URI,
+  PROXY_MODE,
+  REDIRECT_URI,
+  SESSION_KEYS_SECRET_ID,
+  SESSION_MAX_AGE,
   type ClientAuthMethod,
 } from '../settings/table.ts';
+import type { ApiUpstreams } from './api-path.ts';
 import { ConfigError } from './errors.ts';
 import type { SigningAlg } from './jws.ts';
 
@@ -76,6 +85,31 @@ export type ParConfig = ClientConfig & {
 
 export type TokenConfig = ClientConfig & {
   readonly tokenEndpoint?: string;
+};
+
+/** The bff function (RFC 10017 6.1): the relay /par's settings, the token endpoint's, and the session's. */
+export type BffConfig = ClientAuthConfig & {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly allowedOrigins: ReadonlySet<string>;
+  readonly upstreamTimeoutMs: number;
+  readonly parEndpoint?: string;
+  readonly authorizationEndpoint?: string;
+  readonly tokenEndpoint?: string;
+  readonly signingKey: SigningKeyConfig;
+  readonly requestObjectTtl: number;
+  readonly authorizationDetailsTypes: ReadonlySet<string>;
+  readonly allowPromptNone: boolean;
+  /** This function's own /callback: BASE_PATH + /callback. */
+  readonly redirectUri: string;
+  readonly appUrl: string;
+  readonly postLogoutRedirectUri?: string;
+  readonly sessionKeysSecretId: string;
+  /** Seconds. */
+  readonly sessionMaxAge: number;
+  /** '' or a prefix such as /auth. */
+  readonly basePath: string;
+  readonly apiUpstreams: ApiUpstreams;
 };
 
 export interface JwksConfig {
@@ -139,12 +173,16 @@ function clientAuth(s: Settings): ClientAuthConfig {
 }
 
 function clientConfig(s: Settings): ClientConfig {
+  return { ...browserClient(s), allowedRedirectUris: new Set(s.get(ALLOWED_REDIRECT_URIS)) };
+}
+
+/** What relay's functions and the bff share; the bff has one redirect URI, its own (REDIRECT_URI). */
+function browserClient(s: Settings) {
   return {
     issuer: s.get(ISSUER),
     clientId: s.get(CLIENT_ID),
     ...clientAuth(s),
     allowedOrigins: new Set(s.get(ALLOWED_ORIGINS)),
-    allowedRedirectUris: new Set(s.get(ALLOWED_REDIRECT_URIS)),
     upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS),
   };
 }
@@ -163,6 +201,37 @@ export function loadParConfig(env: Env): ParConfig {
 
 export function loadTokenConfig(env: Env): TokenConfig {
   return loadConfig(env, (s) => ({ ...clientConfig(s), tokenEndpoint: s.get(TOKEN_ENDPOINT) }));
+}
+
+export function loadBffConfig(env: Env): BffConfig {
+  return loadConfig(env, (s) => {
+    const client = browserClient(s);
+    if (s.get(PROXY_MODE) !== 'bff') throw new ConfigError(PROXY_MODE.env, 'must be bff for the bff function (relay mode deploys par and token instead)');
+    const basePath = s.get(BASE_PATH) ?? '';
+    const redirectUri = s.get(REDIRECT_URI)!;
+    const callback = new URL(redirectUri);
+    if (callback.pathname !== `${basePath}/callback` || callback.search !== '') {
+      throw new ConfigError(REDIRECT_URI.env, `must be this proxy's own callback, ending in ${basePath}/callback (BASE_PATH + /callback), got ${redirectUri}`);
+    }
+    const postLogoutRedirectUri = s.get(POST_LOGOUT_REDIRECT_URI);
+    return {
+      ...client,
+      parEndpoint: s.get(PAR_ENDPOINT),
+      authorizationEndpoint: s.get(AUTHORIZATION_ENDPOINT),
+      tokenEndpoint: s.get(TOKEN_ENDPOINT),
+      signingKey: requestObjectKey(s),
+      requestObjectTtl: s.get(REQUEST_OBJECT_TTL),
+      authorizationDetailsTypes: new Set(s.get(ALLOWED_AUTHORIZATION_DETAILS_TYPES)),
+      allowPromptNone: s.get(ALLOW_PROMPT_NONE),
+      redirectUri,
+      appUrl: s.get(APP_URL) ?? `${callback.origin}/`,
+      ...(postLogoutRedirectUri === undefined ? {} : { postLogoutRedirectUri }),
+      sessionKeysSecretId: s.get(SESSION_KEYS_SECRET_ID)!,
+      sessionMaxAge: s.get(SESSION_MAX_AGE),
+      basePath,
+      apiUpstreams: s.get(API_UPSTREAMS) ?? new Map(),
+    };
+  });
 }
 
 export function loadJwksConfig(env: Env): JwksConfig {

@@ -1,6 +1,8 @@
 import { SIGNING_ALGS, type SigningAlg } from '../core/jws.ts';
 import { FUNCTIONS, hasCapability, type FunctionName, type FunctionSpec } from '../manifest.ts';
 import type { Setting } from './reader.ts';
+import { ConfigError } from '../core/errors.ts';
+import { parseApiUpstreams, type ApiUpstreams } from '../core/api-path.ts';
 import { boolean, integer, invalid, kid, list, matching, oneOf, printable, url } from './rules.ts';
 
 /**
@@ -125,7 +127,7 @@ export const CLIENT_SECRET_ID = {
 export const ALLOWED_ORIGINS = {
   env: 'ALLOWED_ORIGINS',
   context: 'allowedOrigins',
-  readBy: ['spa'],
+  readBy: ['spa', 'session'],
   // Required: a function that answers browsers with no origin allowed would refuse every SPA.
   rule: (raw, at) => list(raw, (origin) => url(origin, at, { origin: true })),
   required: true,
@@ -244,6 +246,98 @@ export const UPSTREAM_TIMEOUT_MS = {
   default: '3000',
 } as const satisfies Setting;
 
+// ---------------------------------------------------------------------------------------------
+// The bff mode (RFC 10017 6.1): the function that holds the session (functions/bff/).
+
+export const PROXY_MODES = ['relay', 'bff'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+/**
+ * relay: /par and /token hand the tokens to the SPA's JavaScript. bff: the proxy redeems the code and
+ * keeps the tokens in a sealed HttpOnly cookie. It decides which functions are deployed
+ * (functions/manifest.ts); the bff function reads it to refuse a relay configuration.
+ */
+export const PROXY_MODE = {
+  env: 'PROXY_MODE',
+  context: 'proxyMode',
+  readBy: ['session'],
+  rule: (raw) => oneOf(raw, PROXY_MODES),
+  default: 'relay',
+} as const satisfies Setting;
+
+const IN_BFF_MODE = { setting: PROXY_MODE, is: ['bff'] } as const;
+
+/** The proxy's own /callback (BASE_PATH + /callback), absolute: registered at the authorization server. */
+export const REDIRECT_URI = {
+  env: 'REDIRECT_URI',
+  context: 'redirectUri',
+  readBy: ['session'],
+  rule: (raw, at) => url(raw, at),
+  required: IN_BFF_MODE,
+  example: 'https://app.example.com/callback',
+} as const satisfies Setting;
+
+/** Secrets Manager: the session key material. AWSCURRENT seals, AWSCURRENT and AWSPREVIOUS open. */
+export const SESSION_KEYS_SECRET_ID = {
+  env: 'SESSION_KEYS_SECRET_ID',
+  fromStack: true,
+  readBy: ['session'],
+  rule: (raw) => raw,
+  required: IN_BFF_MODE,
+} as const satisfies Setting;
+
+/** Where the browser goes after the callback and on errors; default: REDIRECT_URI's origin. */
+export const APP_URL = {
+  env: 'APP_URL',
+  context: 'appUrl',
+  readBy: ['session'],
+  rule: (raw, at) => url(raw, at),
+} as const satisfies Setting;
+
+/** RP-Initiated Logout 1.0 2: where the authorization server sends the user after logout (registered there). */
+export const POST_LOGOUT_REDIRECT_URI = {
+  env: 'POST_LOGOUT_REDIRECT_URI',
+  context: 'postLogoutRedirectUri',
+  readBy: ['session'],
+  rule: (raw, at) => url(raw, at),
+} as const satisfies Setting;
+
+/** JSON: API name -> base URL, or {"url", "methods"}: the only places /api/{name}/ forwards to. */
+export const API_UPSTREAMS = {
+  env: 'API_UPSTREAMS',
+  context: 'apiUpstreams',
+  readBy: ['session'],
+  rule: (raw): ApiUpstreams => {
+    try {
+      return parseApiUpstreams(raw, 'API_UPSTREAMS');
+    } catch (error) {
+      if (error instanceof ConfigError) return invalid(error.message.replace(/^API_UPSTREAMS: /, ''));
+      throw error;
+    }
+  },
+} as const satisfies Setting;
+
+/** Seconds: the session's absolute lifetime. A working day; at most the 400 days browsers keep a cookie. */
+export const SESSION_MAX_AGE = {
+  env: 'SESSION_MAX_AGE',
+  context: 'sessionMaxAge',
+  readBy: ['session'],
+  rule: (raw) => integer(raw, 300, 400 * 24 * 3600),
+  default: '28800',
+} as const satisfies Setting;
+
+/** A prefix of every bff route, so that one path pattern can be routed to the proxy at an edge. */
+export const BASE_PATH = {
+  env: 'BASE_PATH',
+  context: 'basePath',
+  readBy: ['session'],
+  rule: (raw) => {
+    const path = matching(raw, /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$/, 'must be a path such as /auth: segments of letters, digits and -._~, no trailing slash');
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) invalid('must not contain . or .. segments');
+    return path;
+  },
+} as const satisfies Setting;
+
 /** Every setting with an environment variable, in the order the docs list them. */
 export const FUNCTION_SETTINGS: readonly Setting[] = [
   ISSUER,
@@ -265,6 +359,14 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
   ALLOW_PROMPT_NONE,
   UPSTREAM_TIMEOUT_MS,
+  PROXY_MODE,
+  REDIRECT_URI,
+  SESSION_KEYS_SECRET_ID,
+  APP_URL,
+  POST_LOGOUT_REDIRECT_URI,
+  API_UPSTREAMS,
+  SESSION_MAX_AGE,
+  BASE_PATH,
 ];
 
 /** The settings `fn` reads: those of its capabilities. */

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { logIn } from './browser-session.ts';
 
 /**
@@ -80,6 +81,35 @@ export class BffBrowser {
       json = undefined;
     }
     return { status: response.status, headers: response.headers, text, json, setCookies };
+  }
+
+  /**
+   * A GET with its request target exactly as given (`..`, `%2e`, backslashes): fetch and browsers
+   * normalise the URL first, an attacker's client need not. The SPA's headers and this jar's cookies.
+   */
+  rawGet(target: string): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+    const origin = new URL(this.origin);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: origin.hostname, port: origin.port, path: target, method: 'GET', headers: { cookie: this.cookieHeader(), 'x-csrf': '1', origin: this.origin }, timeout: 10_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            let json: Record<string, unknown> | undefined;
+            try {
+              json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   /** POST /par as the SPA makes it; the answer's authorization_url is where the browser goes next. */
