@@ -17,6 +17,7 @@ import {
   FUNCTION_SETTINGS,
   KEY_SPEC,
   MEMORY_SIZE,
+  PROXY_MODE,
   PUBLIC_KEY_READ_BY_ACCOUNT,
   PUBLISHED_KEY_ARNS,
   RESERVED_CONCURRENCY,
@@ -28,6 +29,7 @@ import {
   THROTTLE_RATE_LIMIT,
   type AssertionKeyMode,
   type ClientAuthMethod,
+  type ProxyMode,
   type KeySpecName,
 } from '../functions/settings/table.ts';
 
@@ -78,6 +80,8 @@ export interface ThrottleConfig {
 
 export interface InfraConfig {
   readonly stackName: string;
+  /** Which functions are deployed (functions/manifest.ts). */
+  readonly proxyMode: ProxyMode;
   readonly clientAuthMethod: ClientAuthMethod;
   readonly allowedOrigins: readonly string[];
   readonly signingAlg: SigningAlg;
@@ -206,6 +210,7 @@ function deploymentConfig(s: Settings, problems: Problem[]): InfraConfig {
   }
   return {
     stackName: s.get(STACK_NAME),
+    proxyMode: s.get(PROXY_MODE),
     clientAuthMethod,
     allowedOrigins: s.get(ALLOWED_ORIGINS),
     signingAlg: s.get(SIGNING_ALG),

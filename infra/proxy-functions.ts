@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTIONS, hasCapability, type Capability, type FunctionName, type FunctionSpec } from '../functions/manifest.ts';
+import { functionsFor, hasCapability, type Capability, type FunctionName, type FunctionSpec } from '../functions/manifest.ts';
 import { settingsOf } from '../functions/settings/table.ts';
 import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
@@ -104,7 +104,7 @@ export class ProxyFunctions extends Construct {
     super(scope, id);
     const { config, keys } = props;
     const stack = stackEnvironment(config, keys, props.clientSecret);
-    this.deployed = (props.functions ?? FUNCTIONS).map((spec) => {
+    this.deployed = (props.functions ?? functionsFor(config.proxyMode)).map((spec) => {
       const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
         retention: props.logRetention,

@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
+import { functionsFor, type FunctionName } from '../../functions/manifest.ts';
+
+// A relay deployment (the default): par, token, jwks.
+const FUNCTIONS = functionsFor('relay');
 import { SECRET_KEY_USE_ACTIONS } from '../../infra/client-secret.ts';
 import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 import { asArray, functionProps, keyByAlias, refName, resources, roleLogicalId, signingKeys, synthesize, type Synthesized } from './helpers.ts';

@@ -1,7 +1,10 @@
 import { Token } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
+import { functionsFor, type FunctionName } from '../../functions/manifest.ts';
+
+// A relay deployment (the default): par, token, jwks.
+const FUNCTIONS = functionsFor('relay');
 import { ALARM_THRESHOLDS } from '../../infra/monitoring.ts';
 import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 import {

@@ -16,6 +16,10 @@ const ENV = {
   KMS_KEY_ID: 'alias/par',
   ALLOWED_REDIRECT_URIS: 'https://app.example.com/callback',
   ALLOWED_ORIGINS: 'https://app.example.com',
+  // The bff's (relay's functions read none of them).
+  PROXY_MODE: 'bff',
+  REDIRECT_URI: 'https://app.example.com/callback',
+  SESSION_KEYS_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:1:secret:s',
 };
 const CONTEXT = {
   issuer: 'https://tenant.auth0.com/',
