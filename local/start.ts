@@ -1,11 +1,21 @@
 import { requestLogMode, requestLogSink, type RequestLogMode } from './request-log.ts';
+import type { Mode } from '../functions/manifest.ts';
 import { startLocalStack } from './stack.ts';
 
-/** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults. */
+/** PROXY_MODE for npm start: bff unless told relay. */
+function proxyMode(raw: string | undefined): Mode {
+  const value = raw?.trim() || 'bff';
+  if (value !== 'bff' && value !== 'relay') throw new Error(`PROXY_MODE must be bff or relay, got ${value}`);
+  return value;
+}
+
+/** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
 const port = Number(process.env.PORT ?? 3000);
 let logMode: RequestLogMode;
+let mode: Mode;
 try {
   logMode = requestLogMode(process.argv.slice(2), process.env);
+  mode = proxyMode(process.env.PROXY_MODE);
 } catch (error) {
   // A plain message, not a stack trace: the user only has to fix one variable.
   console.error((error as Error).message);
@@ -17,20 +27,34 @@ const stack = await startLocalStack({
   kmsPort: port + 2,
   secretsManagerPort: port + 3,
   host: 'localhost',
+  mode,
   requestLog: requestLogSink(logMode),
 });
+
+const modeLines =
+  mode === 'bff'
+    ? `  mode                  bff: the proxy holds the tokens; the page gets a sealed HttpOnly cookie (PROXY_MODE=relay npm start for relay)
+  proxy                 ${stack.proxyUrl}   POST /par, GET /callback, GET /session, POST /logout, /api/demo/..., GET /.well-known/jwks.json
+  API (local)           ${stack.resourceServer.apiUrl}   GET /me, behind the proxy's /api/demo/me`
+    : `  mode                  relay: /token hands the tokens to the page's JavaScript (npm start alone runs bff)
+  proxy                 ${stack.proxyUrl}   POST /par, POST /token, GET /.well-known/jwks.json`;
+const tryIt =
+  mode === 'bff'
+    ? `  curl -si ${stack.proxyUrl}/par -H 'x-csrf: 1' -H 'content-type: application/json' -d '{"scope":"openid profile"}'
+  prints the login cookie and the authorization_url; signing in is easiest in the browser.`
+    : `  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
+  then open the authorization_url it prints: it leads to the local login page.`;
 
 console.log(`
 PAR proxy running locally
   demo SPA              ${stack.proxyUrl}/   (click "Sign in"; any user name logs in)
-  proxy                 ${stack.proxyUrl}   POST /par, POST /token, GET /.well-known/jwks.json
+${modeLines}
   authorization server  ${stack.issuer}   oidc-provider: PAR, signed request objects and PKCE required
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   secret ${stack.env.CLIENT_SECRET_ID}
 
 Try it:
-  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
-  then open the authorization_url it prints: it leads to the local login page.
+${tryIt}
 
   AWS_ENDPOINT_URL_KMS=${stack.kms.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     npm run public-key -- ${stack.env.KMS_KEY_ID}   (the local key, as PEM and JWK)

@@ -7,7 +7,7 @@ import { SECRET_KEY_USE_ACTIONS } from '../../infra/client-secret.ts';
 import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 import { asArray, functionProps, keyByAlias, refName, resources, roleLogicalId, signingKeys, synthesize, type Synthesized } from './helpers.ts';
 
-const NAMES: FunctionName[] = FUNCTIONS.map((fn) => fn.name);
+const NAMES = FUNCTIONS.map((fn) => fn.name as FunctionName);
 
 /**
  * SECURITY.md, threats 6 and 7: the grants match the threat model. A compromised function can sign

@@ -24,7 +24,7 @@ import {
   type Synthesized,
 } from './helpers.ts';
 
-const NAMES: FunctionName[] = FUNCTIONS.map((fn) => fn.name);
+const NAMES = FUNCTIONS.map((fn) => fn.name as FunctionName);
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/par-proxy/client-Xy9AbC';
 const OLD_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/0b5f2c1e-1111-2222-3333-444455556666';
@@ -180,7 +180,7 @@ describe('ParProxyStack (defaults: client_secret_post, created secret)', () => {
       const uri = integrations[target]!.Properties!.IntegrationUri as { 'Fn::GetAtt': [string, string] };
       return `${String(route.Properties!.RouteKey)} -> ${uri['Fn::GetAtt'][0]}`;
     });
-    const declared = FUNCTIONS.flatMap((fn) => fn.routes.map((route) => `${route.method} ${route.path} -> ${functionLogicalId(template, fn.name)}`));
+    const declared = FUNCTIONS.flatMap((fn) => fn.routes.map((route) => `${route.method} ${route.path} -> ${functionLogicalId(template, fn.name as FunctionName)}`));
     expect(routed.sort()).toEqual(declared.sort());
     template.resourceCountIs('AWS::ApiGatewayV2::Integration', FUNCTIONS.length);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
