@@ -151,13 +151,26 @@ describe.skipIf(!hasChromium)('the bff demo in Chromium', () => {
     await attackerPage.locator('button[type="submit"]').click();
     await expect.poll(() => callbackUrl).not.toBe('');
 
-    const { context, page } = await signedInPage('ada.lovelace');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let ownCallback = '';
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/callback') ownCallback = request.url();
+    });
+    await signIn(page, 'ada.lovelace');
     await page.goto(callbackUrl);
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('login_required');
     // The victim is still signed in as themselves, not as the attacker.
     expect(await page.getByRole('heading', { level: 2 }).textContent()).toBe('Signed in as ada.lovelace');
     expect(page.url()).not.toContain('code=');
+
+    // This browser's own callback, loaded again (history, a reload): its login is spent.
+    expect(ownCallback).not.toBe('');
+    await page.goto(ownCallback);
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('login_required');
+    expect(await page.getByRole('heading', { level: 2 }).textContent()).toBe('Signed in as ada.lovelace');
     await context.close();
     await attacker.close();
   });
