@@ -1,11 +1,11 @@
-import { secretsManagerClient } from '../adapters/aws-clients.ts';
+import { kmsClient, secretsManagerClient } from '../adapters/aws-clients.ts';
 import {
   clientSecretAuthentication,
   privateKeyJwtAuthentication,
   type ClientAuthentication,
 } from '../adapters/client-authentication.ts';
 import { ClientSecretSource } from '../adapters/client-secret.ts';
-import type { KmsSigner } from '../adapters/kms-signer.ts';
+import { KmsSigner } from '../adapters/kms-signer.ts';
 import type { Hono } from 'hono';
 import type { ClientAuthConfig, ClientConfig, Env, SigningKeyConfig } from '../core/config.ts';
 import type { LogSink } from './observability.ts';
@@ -38,4 +38,20 @@ export function clientAuthenticationFor(
   }
   const secrets = new ClientSecretSource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.clientSecretId, clock);
   return clientSecretAuthentication(config.authMethod, config.clientId, secrets);
+}
+
+/**
+ * The request object signer and the client authentication of a function that pushes requests (par,
+ * bff). With private_key_jwt on the same key, the authentication signs with that signer: one kid
+ * cache, one GetPublicKey per container.
+ */
+export function requestSigning(
+  config: Parameters<typeof clientAuthenticationFor>[0] & { readonly signingKey: SigningKeyConfig },
+  clock: () => number,
+): { readonly signer: KmsSigner; readonly clientAuthentication: ClientAuthentication } {
+  const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
+  const signer = new KmsSigner(kms, config.signingKey);
+  const sameKey = (key: SigningKeyConfig) => key.keyId === config.signingKey.keyId && key.kid === config.signingKey.kid;
+  const clientAuthentication = clientAuthenticationFor(config, (key) => (sameKey(key) ? signer : new KmsSigner(kms, key)), clock);
+  return { signer, clientAuthentication };
 }

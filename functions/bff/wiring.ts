@@ -1,26 +1,22 @@
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
-import { kmsClient, secretsManagerClient } from '../adapters/aws-clients.ts';
+import { secretsManagerClient } from '../adapters/aws-clients.ts';
 import { IdTokenVerifier } from '../adapters/id-token.ts';
-import { KmsSigner } from '../adapters/kms-signer.ts';
 import { SessionKeySource } from '../adapters/session-keys.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { prefetch } from '../app/prefetch.ts';
-import { clientAuthenticationFor, type FromEnv, type Wired } from '../app/wiring.ts';
-import { loadBffConfig, type Env, type SigningKeyConfig } from '../core/config.ts';
+import { requestSigning, type FromEnv, type Wired } from '../app/wiring.ts';
+import { loadBffConfig, type Env } from '../core/config.ts';
 import { createBffApp } from './app.ts';
 
 /** The bff app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
 export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadBffConfig(env);
-  const kms = kmsClient({ timeoutMs: config.upstreamTimeoutMs });
-  const signer = new KmsSigner(kms, config.signingKey);
+  const { signer, clientAuthentication } = requestSigning(config, clock);
   const authorizationServer = new AuthorizationServer(config.issuer, {
     par: config.parEndpoint,
     authorization: config.authorizationEndpoint,
     token: config.tokenEndpoint,
   });
-  const sameKey = (key: SigningKeyConfig) => key.keyId === config.signingKey.keyId && key.kid === config.signingKey.kid;
-  const clientAuthentication = clientAuthenticationFor(config, (key) => (sameKey(key) ? signer : new KmsSigner(kms, key)), clock);
   const sessionKeys = new SessionKeySource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.sessionKeysSecretId, clock);
   const idTokens = new IdTokenVerifier(authorizationServer, config.clientId, clock);
   const app = createBffApp({
