@@ -21,11 +21,14 @@ export const JWKS_REFETCH_INTERVAL_MS = 60_000;
 /** Clock skew allowed on exp and iat, oauth4webapi's default. */
 export const CLOCK_TOLERANCE_S = 30;
 
-/** 502 `invalid_id_token`: the authorization server's ID token failed a check; the login fails. */
+/**
+ * 502 `invalid_id_token`: the authorization server's ID token failed a check; the login fails. The
+ * server's doing (PKCE already bound the code to this login), so its metric names that upstream.
+ */
 export class InvalidIdTokenError extends OAuthError {
   override readonly name = 'InvalidIdTokenError';
   constructor(description: string) {
-    super(502, 'invalid_id_token', description);
+    super(502, 'invalid_id_token', description, undefined, 'authorization_server');
   }
 }
 
@@ -109,7 +112,8 @@ export class IdTokenVerifier {
 
   private async keys(deadline: Deadline): Promise<KeySet> {
     this.jwksUri = await this.server.endpoint('jwks', deadline);
-    return this.keySets.get(() => deadline.sharedSignal());
+    // Timed only when fetched: the key set is cached for minutes.
+    return deadline.cached('authorization_server', (signal) => this.keySets.get(signal));
   }
 
   /**

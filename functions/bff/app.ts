@@ -5,7 +5,7 @@ import { forwardToApi } from '../adapters/api-upstream.ts';
 import type { AuthorizationServer } from '../adapters/authorization-server.ts';
 import type { ClientAuthentication } from '../adapters/client-authentication.ts';
 import { endSessionUrl } from '../adapters/end-session.ts';
-import type { IdTokenVerifier } from '../adapters/id-token.ts';
+import { InvalidIdTokenError, type IdTokenVerifier } from '../adapters/id-token.ts';
 import type { KmsSigner } from '../adapters/kms-signer.ts';
 import { revokeToken } from '../adapters/revocation.ts';
 import type { SessionKeySource } from '../adapters/session-keys.ts';
@@ -71,7 +71,8 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   const app = proxyApp(deps);
   const base = config.basePath;
   const nowSeconds = () => Math.floor(clock() / 1000);
-  const signal = (deadline: Deadline) => () => deadline.sharedSignal();
+  /** The session keys are cached per container: Secrets Manager's time is reported only when they had to be loaded. */
+  const withKeys = <T>(deadline: Deadline, use: (signal: () => AbortSignal) => Promise<T>): Promise<T> => deadline.cached('secrets_manager', use);
 
   // A path that normalisation would change (`..`, `.`, encoded dots) is refused before routing:
   // `/api/x/../../logout` must not reach /logout, nor any route another one.
@@ -87,11 +88,11 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   const openSession = async (cookies: RequestCookies, deadline: Deadline): Promise<SessionPayload | undefined> => {
     const sealed = readSessionCookie(cookies);
     if (sealed === undefined) return undefined;
-    const opened = await sessionKeys.open(sealed, 'session', nowSeconds(), signal(deadline));
+    const opened = await withKeys(deadline, (signal) => sessionKeys.open(sealed, 'session', nowSeconds(), signal));
     return opened.payload === undefined ? undefined : parseSessionPayload(opened.payload);
   };
   const writeSession = async (c: Context<ProxyEnv>, session: SessionPayload, cookies: RequestCookies, deadline: Deadline) => {
-    const sealed = await sessionKeys.seal(session, 'session', signal(deadline));
+    const sealed = await withKeys(deadline, (signal) => sessionKeys.seal(session, 'session', signal));
     for (const value of sessionSetCookies(sealed, sessionMaxAge(session, nowSeconds()), cookies)) setCookie(c, value);
   };
   const endSession = (c: Context<ProxyEnv>, cookies: RequestCookies) => {
@@ -113,13 +114,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const carried = loginCookieNames(getCookie(c));
     const opened = await Promise.all(
       carried.slice(0, MAX_LOGIN_COOKIES_OPENED).map(async (name) => {
-        const result = await sessionKeys.open(getCookie(c, name) ?? '', 'login', now, signal(deadline));
+        const result = await withKeys(deadline, (signal) => sessionKeys.open(getCookie(c, name) ?? '', 'login', now, signal));
         const iat = parseLoginPayload(result.payload)?.iat;
         return iat === undefined ? { name } : { name, iat };
       }),
     );
     for (const name of [...carried.slice(MAX_LOGIN_COOKIES_OPENED), ...loginCookiesToClear(opened)]) setCookie(c, clearLoginCookie(name));
-    setCookie(c, loginSetCookie(login.state, await sessionKeys.seal(login, 'login', signal(deadline))));
+    setCookie(c, loginSetCookie(login.state, await withKeys(deadline, (signal) => sessionKeys.seal(login, 'login', signal))));
     c.set('success', METRIC.pushed);
     return c.json(pushed, 201, NO_STORE);
   });
@@ -135,7 +136,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
       if (cookieName !== undefined) {
         setCookie(c, clearLoginCookie(cookieName));
         const sealed = getCookie(c, cookieName);
-        const opened = sealed === undefined ? undefined : await sessionKeys.open(sealed, 'login', nowSeconds(), signal(deadline));
+        const opened = sealed === undefined ? undefined : await withKeys(deadline, (signal) => sessionKeys.open(sealed, 'login', nowSeconds(), signal));
         login = parseLoginPayload(opened?.payload);
       }
       if (login === undefined) throw new CallbackError('login_required', 'no login in progress in this browser, or it expired: sign in again');
@@ -153,7 +154,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
         deadline,
       );
       // OpenID Connect Core 3.1.3.3: the code flow answers with an ID token; it names the user.
-      if (tokens.id_token === undefined) throw new CallbackError('invalid_id_token', 'the token response has no ID token', 502);
+      if (tokens.id_token === undefined) throw new InvalidIdTokenError('the token response has no ID token');
       const claims = await deps.idTokens.verify(tokens.id_token, login.nonce, deadline);
       const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge);
       await writeSession(c, session, getCookie(c), deadline);
@@ -184,12 +185,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   app.post(`${base}/logout`, async (c) => {
     const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
-    const session = await openSession(cookies, deadline);
     endSession(c, cookies);
-    if (session !== undefined) {
-      // RFC 7009: the refresh token (or the access token) stops working at the server too. A failure
-      // is logged and counted, but does not keep anyone signed in here: the cookies are gone.
-      try {
+    // RFC 7009: the refresh token (or the access token) stops working at the server too. A failure
+    // (of the revocation, or of Secrets Manager opening the session) is logged and counted, but does
+    // not keep anyone signed in here: the cookies are gone.
+    try {
+      const session = await openSession(cookies, deadline);
+      if (session !== undefined) {
         await revokeToken(
           deps.authorizationServer,
           deps.clientAuthentication,
@@ -198,10 +200,10 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
           session.refresh_token === undefined ? 'access_token' : 'refresh_token',
           deadline,
         );
-      } catch (error) {
-        if (!(error instanceof OAuthError)) throw error;
-        c.set('answeredError', error);
       }
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      c.set('answeredError', error);
     }
     const logoutUrl = await endSessionUrl(deps.authorizationServer, config.clientId, config.postLogoutRedirectUri, deadline);
     return c.json({ logout_url: logoutUrl ?? null }, 200, NO_STORE);
@@ -222,14 +224,19 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const body = await apiBody(c);
     const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
-    let session = await openSession(cookies, deadline);
-    if (session !== undefined && refreshDue(session, nowSeconds())) {
-      session = await refresh(session, deadline);
+    const opened = await openSession(cookies, deadline);
+    let session = opened;
+    if (opened !== undefined && refreshDue(opened, nowSeconds())) {
+      session = await refresh(opened, deadline);
       if (session !== undefined) await writeSession(c, session, cookies, deadline);
     }
     if (session === undefined) {
       endSession(c, cookies);
-      return c.json({ error: 'login_required', error_description: 'sign in again' }, 401, NO_STORE);
+      // Logged and counted as Refused: the browser's state, or (a session with a refresh token) the
+      // authorization server's refusal to refresh it.
+      const refused = new OAuthError(401, 'login_required', 'sign in again', undefined, opened?.refresh_token === undefined ? undefined : 'authorization_server');
+      c.set('answeredError', refused);
+      return c.json(refused.toJSON(), 401, NO_STORE);
     }
     const accessToken = session.access_token;
     const answer = await deadline.timed('api', () =>
@@ -269,8 +276,8 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
 /** A failure at the callback that is no one's but the browser's or the proxy's: answered as a redirect. */
 class CallbackError extends OAuthError {
   override readonly name = 'CallbackError';
-  constructor(error: string, description: string, status = 400) {
-    super(status, error, description);
+  constructor(error: string, description: string) {
+    super(400, error, description);
   }
 }
 

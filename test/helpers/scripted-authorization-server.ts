@@ -37,6 +37,16 @@ const PATHS: Record<string, Endpoint> = {
   '/oauth/revoke': 'revocation',
 };
 
+/** What the discovery endpoint answers unless scripted: the endpoints this server serves. */
+export const discoveryDocument = (issuer: string): Record<string, string> => ({
+  issuer,
+  authorization_endpoint: `${issuer}authorize`,
+  pushed_authorization_request_endpoint: `${issuer}oauth/par`,
+  token_endpoint: `${issuer}oauth/token`,
+  jwks_uri: `${issuer}.well-known/jwks.json`,
+  revocation_endpoint: `${issuer}oauth/revoke`,
+});
+
 export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthorizationServer> {
   const requests: RecordedRequest[] = [];
   const scripts = new Map<Endpoint, Script>();
@@ -45,17 +55,7 @@ export async function startScriptedAuthorizationServer(): Promise<ScriptedAuthor
   let issued = 0;
 
   const defaults: Record<Endpoint, () => Reply> = {
-    discovery: () => ({
-      status: 200,
-      body: {
-        issuer,
-        authorization_endpoint: `${issuer}authorize`,
-        pushed_authorization_request_endpoint: `${issuer}oauth/par`,
-        token_endpoint: `${issuer}oauth/token`,
-        jwks_uri: `${issuer}.well-known/jwks.json`,
-        revocation_endpoint: `${issuer}oauth/revoke`,
-      },
-    }),
+    discovery: () => ({ status: 200, body: discoveryDocument(issuer) }),
     par: () => ({ status: 201, body: { request_uri: `urn:ietf:params:oauth:request_uri:r${(issued += 1)}`, expires_in: 30 } }),
     token: () => ({
       status: 200,
