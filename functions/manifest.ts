@@ -129,7 +129,7 @@ export const BFF = {
 export const FUNCTIONS = [PAR, TOKEN, JWKS, BFF] as const;
 
 /** The functions a deployment in `mode` has. */
-export function functionsFor(mode: Mode): FunctionSpec[] {
+export function functionsFor(mode: Mode): Array<(typeof FUNCTIONS)[number]> {
   return FUNCTIONS.filter((fn) => (fn.modes as readonly Mode[]).includes(mode));
 }
 

@@ -1,23 +1,17 @@
-import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import { Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { grantOnKey, KEY_ADMIN_ACTIONS } from './signing-key.ts';
+import { GuardedSecret } from './guarded-secret.ts';
+
+export { SECRET_KEY_USE_ACTIONS, viaSecretsManager } from './guarded-secret.ts';
 
 export interface ClientSecretProps {
   /** Complete ARN of an existing secret to use instead of creating one. */
   readonly existingSecretArn?: string;
   /** An IAM role or user ARN that may read a created secret besides the readers (break-glass). */
   readonly breakGlassPrincipalArn?: string;
-}
-
-/** What Secrets Manager does with the secret's key for whoever writes or reads the secret. */
-export const SECRET_KEY_USE_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] as const;
-
-/** kms:ViaService for this stack's region: the key answers only requests Secrets Manager makes. */
-export function viaSecretsManager(scope: Construct): { 'kms:ViaService': string } {
-  return { 'kms:ViaService': `secretsmanager.${Stack.of(scope).region}.amazonaws.com` };
 }
 
 /**
@@ -27,9 +21,8 @@ export function viaSecretsManager(scope: Construct): { 'kms:ViaService': string 
  * `client_secret` field, which the handlers refuse loudly (a 500 and a log line) instead of sending
  * a random string to the authorization server as if it were the secret.
  *
- * A created secret is readable only by its readers (`grantRead`) and the break-glass principal: its
- * resource policy denies GetSecretValue to everyone else, whatever their IAM policies allow, and its
- * own KMS key decrypts only through Secrets Manager. An imported secret cannot get either from CDK:
+ * A created secret is readable only by its readers (`grantRead`) and the break-glass principal
+ * (infra/guarded-secret.ts). An imported secret cannot get a resource policy or key policy from CDK:
  * docs/deploy.md gives the policy to apply by hand.
  */
 export class ClientSecret extends Construct {
@@ -38,7 +31,8 @@ export class ClientSecret extends Construct {
   readonly created: boolean;
   /** The created secret's customer-managed key. */
   readonly encryptionKey?: kms.Key;
-  private readonly readerArns: string[] = [];
+  private readonly guarded?: GuardedSecret;
+  private readonly importedReaders: string[] = [];
 
   constructor(scope: Construct, id: string, props: ClientSecretProps = {}) {
     super(scope, id);
@@ -48,83 +42,33 @@ export class ClientSecret extends Construct {
       this.created = false;
       return;
     }
-    const account = new iam.AccountRootPrincipal();
-    this.encryptionKey = new kms.Key(this, 'Key', {
-      description: `${Stack.of(this).stackName}: encrypts the PAR proxy's OAuth client secret; used only through Secrets Manager`,
-      enableKeyRotation: true,
-      // Passing `policy` replaces CDK's default (root: kms:*), as for the signing keys.
-      policy: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'AccountAdministersButDoesNotUseTheKey',
-            principals: [account],
-            actions: [...KEY_ADMIN_ACTIONS, 'kms:DisableKeyRotation', 'kms:EnableKeyRotation'],
-            resources: ['*'],
-          }),
-          // Operators put new values (and CloudFormation the placeholder) through Secrets Manager;
-          // reading is then up to the secret's resource policy.
-          new iam.PolicyStatement({
-            sid: 'AccountUsesTheKeyOnlyThroughSecretsManager',
-            principals: [account],
-            actions: [...SECRET_KEY_USE_ACTIONS],
-            resources: ['*'],
-            conditions: { StringEquals: { ...viaSecretsManager(this), 'kms:CallerAccount': Stack.of(this).account } },
-          }),
-        ],
-      }),
-      // Goes with the secret (deleted with the stack), after a waiting period that outlasts the
-      // secret's own recovery window, in which `aws kms cancel-key-deletion` brings it back.
-      removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: Duration.days(30),
-    });
-    const secret = new secretsmanager.Secret(this, 'Secret', {
+    this.guarded = new GuardedSecret(this, {
+      holds: 'the client secret',
+      keyDescription: `${Stack.of(this).stackName}: encrypts the PAR proxy's OAuth client secret; used only through Secrets Manager`,
       description: 'OAuth client secret of the PAR proxy: put the real value with `aws secretsmanager put-secret-value`',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ note: 'placeholder: put the client secret with aws secretsmanager put-secret-value' }),
         generateStringKey: 'placeholder',
       },
-    });
-    // Set on the resource rather than as `encryptionKey`: that prop would add CDK's own grants
-    // (kms:ReEncrypt*, kms:GenerateDataKey*, kms:CreateGrant for the account) to the key policy above.
-    (secret.node.defaultChild as secretsmanager.CfnSecret).kmsKeyId = this.encryptionKey.keyArn;
-    const allowed = this.readerArns;
-    const breakGlass = props.breakGlassPrincipalArn;
-    // Only GetSecretValue: operators must still be able to put a new value. aws:PrincipalArn (an
-    // assumed role's role ARN) with an ARN operator, not NotPrincipal, which AWS advises against.
-    secret.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyTheFunctionsReadTheSecret',
-        effect: iam.Effect.DENY,
-        principals: [new iam.StarPrincipal()],
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: ['*'],
-        conditions: {
-          ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: () => [...allowed, ...(breakGlass === undefined ? [] : [breakGlass])] }) },
-        },
-      }),
-    );
-    this.node.addValidation({ validate: () => (allowed.length === 0 ? ['the client secret has no reader: its policy would deny everyone'] : []) });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
+      breakGlassPrincipalArn: props.breakGlassPrincipalArn,
+      rotation:
         'The client secret is issued by the authorization server, not by AWS: no rotation Lambda can mint one. ' +
         'Rotate it at the authorization server and put the new value (docs/deploy.md); the handlers fall back to AWSPREVIOUS while it propagates.',
     });
-    this.secret = secret;
+    this.secret = this.guarded.secret;
+    this.encryptionKey = this.guarded.key;
     this.created = true;
   }
 
   /** The ARNs of the roles that may read the secret: a created secret denies everyone else. */
   get readerRoleArns(): readonly string[] {
-    return this.readerArns;
+    return this.guarded?.readers ?? this.importedReaders;
   }
 
   /** GetSecretValue (and DescribeSecret) for `role`, and decryption through Secrets Manager. */
   grantRead(role: iam.IRole): void {
     this.secret.grantRead(role);
-    this.readerArns.push(role.roleArn);
-    if (this.encryptionKey !== undefined) {
-      grantOnKey(this.encryptionKey, role, ['kms:Decrypt'], { StringEquals: viaSecretsManager(this) });
-    }
+    if (this.guarded === undefined) this.importedReaders.push(role.roleArn);
+    else this.guarded.addReader(role);
   }
 }

@@ -1,13 +1,15 @@
 import type { SigningAlg } from '../functions/core/jws.ts';
 import type { FunctionName } from '../functions/manifest.ts';
-import { contextSource, settingsReader, type Problem, type Setting, type Settings } from '../functions/settings/reader.ts';
+import { contextSource, settingsReader, type Problem, type Setting, type Settings, type Source } from '../functions/settings/reader.ts';
 import {
   ACTIVE_ASSERTION_KEY,
   ACTIVE_SIGNING_KEY,
   ALARM_EMAIL,
   ALLOWED_ORIGINS,
+  ALLOWED_REDIRECT_URIS,
   ASSERTION_KEY,
   ASSERTION_KEY_GENERATIONS,
+  BASE_PATH,
   BREAK_GLASS_PRINCIPAL_ARN,
   CLIENT_ASSERTION_KID,
   CLIENT_AUTH_METHOD,
@@ -17,9 +19,11 @@ import {
   FUNCTION_SETTINGS,
   KEY_SPEC,
   MEMORY_SIZE,
+  ownCallbackProblem,
   PROXY_MODE,
   PUBLIC_KEY_READ_BY_ACCOUNT,
   PUBLISHED_KEY_ARNS,
+  REDIRECT_URI,
   RESERVED_CONCURRENCY,
   SIGNING_ALG,
   SIGNING_KEY_GENERATIONS,
@@ -82,6 +86,8 @@ export interface InfraConfig {
   readonly stackName: string;
   /** Which functions are deployed (functions/manifest.ts). */
   readonly proxyMode: ProxyMode;
+  /** bff mode: the prefix of the bff's routes ('' when unset), so that an edge can route one prefix to the API. */
+  readonly basePath: string;
   readonly clientAuthMethod: ClientAuthMethod;
   readonly allowedOrigins: readonly string[];
   readonly signingAlg: SigningAlg;
@@ -133,9 +139,12 @@ function exampleFor(problem: Problem): string {
   return setting?.example === undefined ? '' : `, e.g. -c ${problem.name}=${setting.example}`;
 }
 
-/** A command that synthesises, with every required key set to an example value. */
+/** A command that synthesises, with every key required under the defaults (relay) set to an example value. */
 export function exampleCommand(): string {
-  const required = SETTINGS.filter((setting) => setting.context !== undefined && setting.required === true);
+  const byDefault = (setting: Setting) =>
+    setting.required === true ||
+    (setting.required !== undefined && setting.required.is.includes(setting.required.setting.default as string));
+  const required = SETTINGS.filter((setting) => setting.context !== undefined && byDefault(setting));
   return `npx cdk synth ${required.map((setting) => `-c ${setting.context}=${setting.example}`).join(' ')}`;
 }
 
@@ -166,7 +175,7 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
   }
   for (const setting of SETTINGS) if (setting.context !== undefined) s.get(setting);
   problems.push(...s.problems);
-  const config = deploymentConfig(s, problems);
+  const config = deploymentConfig(s, source, problems);
   if (problems.length > 0) throw new InfraConfigError(order(problems));
   return config;
 }
@@ -178,7 +187,7 @@ function order(problems: readonly Problem[]): Problem[] {
 }
 
 /** The rules between settings that only a deployment has, then the typed configuration. */
-function deploymentConfig(s: Settings, problems: Problem[]): InfraConfig {
+function deploymentConfig(s: Settings, source: Source, problems: Problem[]): InfraConfig {
   const refuse = (setting: Setting, reason: string) => problems.push({ name: setting.context!, reason });
   const clientAuthMethod = s.get(CLIENT_AUTH_METHOD);
   const usesSecret = clientAuthMethod !== 'private_key_jwt';
@@ -193,6 +202,16 @@ function deploymentConfig(s: Settings, problems: Problem[]): InfraConfig {
     // The JWKS publishes a key that does not sign yet under its thumbprint, as every published-only key.
     refuse(CLIENT_ASSERTION_KID, 'must be unset while assertionKey=published: the key is published under its RFC 7638 thumbprint until it signs');
   }
+  const proxyMode = s.get(PROXY_MODE);
+  const basePath = s.get(BASE_PATH) ?? '';
+  if (proxyMode === 'bff' && s.given(ALLOWED_REDIRECT_URIS)) {
+    refuse(ALLOWED_REDIRECT_URIS, 'applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy\'s own callback, redirectUri');
+  }
+  const redirectUri = s.get(REDIRECT_URI);
+  if (proxyMode === 'bff' && redirectUri !== undefined && !s.failed(BASE_PATH)) {
+    const notOwn = ownCallbackProblem(redirectUri, basePath);
+    if (notOwn !== undefined) refuse(REDIRECT_URI, notOwn);
+  }
   if (s.given(BREAK_GLASS_PRINCIPAL_ARN) && s.given(CLIENT_SECRET_ARN)) {
     refuse(BREAK_GLASS_PRINCIPAL_ARN, 'applies only to a secret the stack creates: for an imported secret, name it in the resource policy you apply by hand (docs/deploy.md)');
   }
@@ -206,11 +225,13 @@ function deploymentConfig(s: Settings, problems: Problem[]): InfraConfig {
   for (const setting of FUNCTION_SETTINGS) {
     if (setting.env === undefined || setting.context === undefined || !s.given(setting)) continue;
     const value = s.get(setting);
-    environment[setting.env] = Array.isArray(value) ? value.join(',') : String(value);
+    // A structured value (API_UPSTREAMS' JSON) as written: the function parses it by the same rule.
+    environment[setting.env] = Array.isArray(value) ? value.join(',') : typeof value === 'object' ? source(setting.context)! : String(value);
   }
   return {
     stackName: s.get(STACK_NAME),
-    proxyMode: s.get(PROXY_MODE),
+    proxyMode,
+    basePath,
     clientAuthMethod,
     allowedOrigins: s.get(ALLOWED_ORIGINS),
     signingAlg: s.get(SIGNING_ALG),

@@ -5,7 +5,9 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { FunctionSpec } from '../functions/manifest.ts';
+import { CSRF_HEADER } from '../functions/app/http.ts';
+import { API_METHODS } from '../functions/core/api-path.ts';
+import { hasCapability, type FunctionSpec, type HttpMethod } from '../functions/manifest.ts';
 import type { ThrottleConfig } from './config.ts';
 
 /**
@@ -33,6 +35,10 @@ export interface ProxyHttpApiProps {
   readonly functions: ReadonlyArray<{ readonly spec: FunctionSpec; readonly fn: lambda.IFunction }>;
   /** Origins the browser may call from; API Gateway answers their preflights. */
   readonly allowedOrigins: readonly string[];
+  /** The prefix of the routes of functions with `underBasePath` (bff mode's BASE_PATH); '' for none. */
+  readonly basePath: string;
+  /** The API's description. */
+  readonly description: string;
   readonly throttle: ThrottleConfig;
   readonly logRetention: logs.RetentionDays;
 }
@@ -45,18 +51,25 @@ export class ProxyHttpApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ProxyHttpApiProps) {
     super(scope, id);
+    const specs = props.functions.map(({ spec }) => spec);
+    // The bff's calls carry its cookies: the browser sends them, and lets the SPA read the answer,
+    // only when the preflight and the answer allow credentials.
+    const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     this.api = new apigw.HttpApi(this, 'Api', {
       apiName: `${Stack.of(this).stackName}-par-proxy`,
-      description: 'PAR proxy: /par, /token and the JWKS',
+      description: props.description,
       // The stage is created below, with throttling and access logs the default stage cannot take.
       createDefaultStage: false,
+      // API Gateway answers every preflight itself, before any function, and replaces the functions'
+      // CORS headers with its own: this must allow what the handlers' originCheck allows
+      // (functions/app/http.ts), no more (test/infra/contract.test.ts compares the two).
       corsPreflight: {
         allowOrigins: [...props.allowedOrigins],
-        allowMethods: [...corsMethods(props.functions.map(({ spec }) => spec)), apigw.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['content-type'],
+        allowMethods: [...corsMethods(specs), apigw.CorsHttpMethod.OPTIONS],
+        allowHeaders: sessions ? ['content-type', CSRF_HEADER] : ['content-type'],
         // 503 answers carry Retry-After; the SPA may read it.
         exposeHeaders: ['retry-after'],
-        allowCredentials: false,
+        allowCredentials: sessions,
         // Same as the handlers' own preflight answer: fewer preflights, and a changed allow-list
         // reaches browsers within 10 minutes.
         maxAge: Duration.minutes(10),
@@ -68,15 +81,16 @@ export class ProxyHttpApi extends Construct {
         payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
       });
       for (const route of spec.routes) {
-        this.api.addRoutes({ path: route.path, methods: [apigw.HttpMethod[route.method]], integration });
+        this.api.addRoutes({ path: routePath(spec, route.path, props.basePath), methods: [apigw.HttpMethod[route.method]], integration });
       }
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'Public OAuth endpoints by design: a browser SPA calls /par and /token before the user is authenticated, and ' +
-        'authorization servers fetch the JWKS anonymously. Callers are limited by the CORS origin allow-list, the ' +
-        'handlers\' Origin and redirect_uri checks, and stage throttling; the proxy holds the client credentials.',
+        'authorization servers fetch the JWKS anonymously; in bff mode the session is the sealed cookie the bff itself checks. ' +
+        'Callers are limited by the CORS origin allow-list, the handlers\' Origin, X-CSRF and redirect_uri checks, and stage ' +
+        'throttling; the proxy holds the client credentials.',
     });
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -102,8 +116,17 @@ export class ProxyHttpApi extends Construct {
   }
 }
 
-/** The routes' methods, for the CORS preflight answer. */
+/** A route's path on the API: under the base path for a function with `underBasePath`. */
+export function routePath(spec: FunctionSpec, path: string, basePath: string): string {
+  return `${spec.underBasePath === true ? basePath : ''}${path}`;
+}
+
+/**
+ * The routes' methods, for the CORS preflight answer. ANY (the bff's /api/...) is the methods the bff
+ * forwards, named one by one: a preflight with credentials takes no `*`.
+ */
 function corsMethods(specs: readonly FunctionSpec[]): apigw.CorsHttpMethod[] {
-  const methods = new Set(specs.flatMap((spec) => spec.routes.map((route) => route.method)));
-  return [...methods].sort().map((method) => apigw.CorsHttpMethod[method]);
+  const expand = (method: HttpMethod): readonly string[] => (method === 'ANY' ? API_METHODS : [method]);
+  const methods = new Set(specs.flatMap((spec) => spec.routes.flatMap((route) => expand(route.method))));
+  return [...methods].sort().map((method) => apigw.CorsHttpMethod[method as keyof typeof apigw.CorsHttpMethod]);
 }

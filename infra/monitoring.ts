@@ -8,7 +8,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DIMENSIONS, METRIC, METRIC_DIMENSIONS, UPSTREAM_LATENCY_METRICS, type MetricName } from '../functions/app/observability.ts';
-import type { FunctionName } from '../functions/manifest.ts';
+import type { Upstream } from '../functions/core/errors.ts';
+import { hasCapability, type FunctionSpec } from '../functions/manifest.ts';
 import { METRICS_NAMESPACE } from './proxy-functions.ts';
 
 /** Alarm thresholds; docs/deploy.md ("Figures" and "Alarms") says why and what to do. */
@@ -30,10 +31,30 @@ const PERIOD = Duration.minutes(5);
 
 export interface MonitoringProps {
   readonly stage: apigw.HttpStage;
-  readonly functions: Readonly<Record<FunctionName, lambda.IFunction>>;
-  readonly functionLogGroups: Readonly<Record<FunctionName, logs.ILogGroup>>;
+  /** The deployed functions: their alarms, and graphs of what each emits. */
+  readonly functions: ReadonlyArray<{ readonly spec: FunctionSpec; readonly fn: lambda.IFunction; readonly logGroup: logs.ILogGroup }>;
   /** Subscribed to the alarm topic when given (the address must confirm the subscription). */
   readonly alarmEmail?: string;
+}
+
+/** The successes a function counts, by its capabilities: a push (par, bff), tokens redeemed (token, bff). */
+export function successMetricsOf(spec: FunctionSpec): MetricName[] {
+  return [
+    ...(hasCapability(spec, ['request-objects']) ? [METRIC.pushed] : []),
+    ...(hasCapability(spec, ['token-endpoint']) ? [METRIC.tokensIssued] : []),
+  ];
+}
+
+/**
+ * The upstreams a function calls, by its capabilities: an OAuth client KMS (request objects,
+ * assertions), Secrets Manager and the authorization server; the JWKS only KMS; a session also the APIs.
+ */
+export function upstreamsOf(spec: FunctionSpec): Upstream[] {
+  const upstreams: Upstream[] = [];
+  if (hasCapability(spec, ['oauth-client'])) upstreams.push('kms', 'secrets_manager', 'authorization_server');
+  else if (hasCapability(spec, ['publish-keys'])) upstreams.push('kms');
+  if (hasCapability(spec, ['session'])) upstreams.push('api');
+  return upstreams;
 }
 
 /** A dashboard of the whole request path and alarms that page a human through one SNS topic. */
@@ -45,7 +66,7 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { stage, functions } = props;
-    const names = Object.keys(functions) as FunctionName[];
+    const upstreams = [...new Set(functions.flatMap(({ spec }) => upstreamsOf(spec)))];
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `${Stack.of(this).stackName} alarms`,
       // Only HTTPS publishers (cdk-nag AwsSolutions-SNS3).
@@ -72,8 +93,8 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       alarmDescription:
         `More than ${ALARM_THRESHOLDS.serverErrorRatePercent}% of API requests failed with 5xx in 5 minutes: ` +
-        `sign-ins are failing. Check ${METRIC.upstreamFailures} by ${DIMENSIONS.upstream} (authorization_server, kms, ` +
-        `secrets_manager) and ${DIMENSIONS.reason} on the dashboard, and the functions' logs. docs/deploy.md#alarms`,
+        `sign-ins are failing. Check ${METRIC.upstreamFailures} by ${DIMENSIONS.upstream} (${[...upstreams].sort().join(', ')}) ` +
+        `and ${DIMENSIONS.reason} on the dashboard, and the functions' logs. docs/deploy.md#alarms`,
     });
     this.addAlarm('ApiLatencyP99', {
       metric: latencyP99,
@@ -81,10 +102,9 @@ export class Monitoring extends Construct {
       evaluationPeriods: ALARM_THRESHOLDS.latencyEvaluationPeriods,
       alarmDescription:
         `API p99 latency above ${ALARM_THRESHOLDS.latencyP99Ms} ms for 15 minutes: an upstream is slow. Compare ` +
-        `${Object.values(UPSTREAM_LATENCY_METRICS).join(', ')} on the dashboard. docs/deploy.md#alarms`,
+        `${upstreams.map((upstream) => UPSTREAM_LATENCY_METRICS[upstream]).join(', ')} on the dashboard. docs/deploy.md#alarms`,
     });
-    for (const name of names) {
-      const fn = functions[name];
+    for (const { spec: { name }, fn } of functions) {
       this.addAlarm(`${pascal(name)}Errors`, {
         metric: fn.metricErrors({ statistic: 'Sum', period: PERIOD }),
         threshold: ALARM_THRESHOLDS.functionErrors,
@@ -107,8 +127,8 @@ export class Monitoring extends Construct {
       dashboardName: `${Stack.of(this).stackName}-par-proxy`,
       defaultInterval: Duration.hours(3),
     });
-    const byFunction = (metric: (fn: lambda.IFunction, name: FunctionName) => cloudwatch.IMetric) =>
-      names.map((name) => metric(functions[name], name));
+    const byFunction = (metric: (fn: lambda.IFunction, name: string) => cloudwatch.IMetric) =>
+      functions.map(({ spec, fn }) => metric(fn, spec.name));
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'API requests and errors', left: [requests, clientErrors, serverErrors], width: 8 }),
       new cloudwatch.GraphWidget({
@@ -144,7 +164,7 @@ export class Monitoring extends Construct {
       // Init duration is not a Lambda metric; the REPORT line of each cold start carries it.
       new cloudwatch.LogQueryWidget({
         title: 'Cold starts and init duration (ms)',
-        logGroupNames: names.map((name) => props.functionLogGroups[name].logGroupName),
+        logGroupNames: functions.map(({ logGroup }) => logGroup.logGroupName),
         queryLines: [
           'filter @type = "REPORT" and ispresent(@initDuration)',
           'stats count(*) as coldStarts, avg(@initDuration) as avgInitMs, pct(@initDuration, 99) as p99InitMs, max(@initDuration) as maxInitMs by @log',
@@ -153,7 +173,7 @@ export class Monitoring extends Construct {
         width: 8,
       }),
     );
-    const proxyMetric = (metricName: MetricName, service: FunctionName, statistic: string, label: string) =>
+    const proxyMetric = (metricName: MetricName, service: string, statistic: string, label: string) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
@@ -173,10 +193,9 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Pushed authorization requests and tokens issued',
-        left: [
-          proxyMetric(METRIC.pushed, 'par', 'Sum', METRIC.pushed),
-          proxyMetric(METRIC.tokensIssued, 'token', 'Sum', METRIC.tokensIssued),
-        ],
+        left: functions.flatMap(({ spec }) =>
+          successMetricsOf(spec).map((metricName) => proxyMetric(metricName, spec.name, 'Sum', `${spec.name} ${metricName}`)),
+        ),
         width: 6,
       }),
       new cloudwatch.GraphWidget({ title: 'Refused (4xx) by who refused and reason', left: [everyValue(METRIC.refused)], width: 6 }),
@@ -187,15 +206,14 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Upstream latency p99 (ms)',
-        left: [
-          // par and token: the authorization server, the secret (when fetched), KMS (request objects, client assertions).
-          ...(['par', 'token'] as const).flatMap((service) =>
-            Object.values(UPSTREAM_LATENCY_METRICS).map((metricName) =>
-              proxyMetric(metricName, service, 'p99', `${service} ${metricName.replace('Latency', '')}`),
-            ),
-          ),
-          proxyMetric(METRIC.kmsLatency, 'jwks', 'p99', 'jwks Kms'),
-        ],
+        // Each function's own upstreams: the authorization server, the secrets (when fetched), KMS
+        // (request objects, client assertions, public keys), the bff's APIs.
+        left: functions.flatMap(({ spec }) =>
+          upstreamsOf(spec).map((upstream) => {
+            const metricName = UPSTREAM_LATENCY_METRICS[upstream];
+            return proxyMetric(metricName, spec.name, 'p99', `${spec.name} ${metricName.replace('Latency', '')}`);
+          }),
+        ),
         width: 6,
       }),
     );
@@ -204,7 +222,9 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'JWKS keys KMS could not read',
-        left: [proxyMetric(METRIC.jwksKeyFailures, 'jwks', 'Sum', METRIC.jwksKeyFailures)],
+        left: functions
+          .filter(({ spec }) => hasCapability(spec, ['publish-keys']))
+          .map(({ spec }) => proxyMetric(METRIC.jwksKeyFailures, spec.name, 'Sum', METRIC.jwksKeyFailures)),
         width: 6,
       }),
     );

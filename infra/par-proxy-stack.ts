@@ -1,20 +1,29 @@
-import { App, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, App, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { JWKS_PATH, type FunctionSpec } from '../functions/manifest.ts';
+import { functionsFor, hasCapability, JWKS_PATH, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
-import { ProxyHttpApi } from './http-api.ts';
+import { ProxyHttpApi, routePath } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
+import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
+
+/**
+ * Until the edge (issue 13) serves the API on the SPA's site, a bff deployment answers on an
+ * execute-api URL: another site than the SPA's, whose cookies Safari and Firefox drop as third-party.
+ */
+export const BFF_SAME_SITE_WARNING =
+  'bff mode needs the API on the SPA\'s site: on its execute-api URL the session cookie is a third-party cookie, ' +
+  'which Safari and Firefox drop. Serve it under a custom domain of the SPA\'s site (docs/deploy.md, "bff mode").';
 
 /** Function and access logs: a month covers an incident found late and a billing cycle, then expires. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
 
 export interface ParProxyStackProps extends StackProps {
   readonly config: InfraConfig;
-  /** @default FUNCTIONS (functions/manifest.ts) */
+  /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
 }
 
@@ -25,6 +34,8 @@ export interface ParProxyStackProps extends StackProps {
 export class ParProxyStack extends Stack {
   readonly keys: SigningKeys;
   readonly clientSecret?: ClientSecret;
+  /** bff mode: the session key material. */
+  readonly sessionKeys?: SessionKeys;
   readonly functions: ProxyFunctions;
   readonly httpApi: ProxyHttpApi;
   readonly monitoring: Monitoring;
@@ -47,27 +58,40 @@ export class ParProxyStack extends Stack {
         breakGlassPrincipalArn: config.breakGlassPrincipalArn,
       });
     }
+    const specs = props.functions ?? functionsFor(config.proxyMode);
+    const sessions = specs.some((spec) => hasCapability(spec, ['session']));
+    if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
     this.functions = new ProxyFunctions(this, 'Functions', {
       config,
       keys: this.keys,
       clientSecret: this.clientSecret,
+      sessionKeys: this.sessionKeys,
       logRetention: LOG_RETENTION,
-      functions: props.functions,
+      functions: specs,
     });
     this.httpApi = new ProxyHttpApi(this, 'HttpApi', {
       functions: this.functions.deployed,
       allowedOrigins: config.allowedOrigins,
+      basePath: config.basePath,
+      description: sessions ? 'PAR proxy (bff mode): the bff\'s routes and the JWKS' : 'PAR proxy: /par, /token and the JWKS',
       throttle: config.throttle,
       logRetention: LOG_RETENTION,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: this.httpApi.stage,
-      functions: this.functions.functions,
-      functionLogGroups: this.functions.logGroups,
+      functions: this.functions.deployed,
       alarmEmail: config.alarmEmail,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.httpApi.url, description: 'Base URL of the proxy: POST /par, POST /token' });
+    // What the SPA calls: every route but the JWKS, which authorization servers read.
+    const called = specs.flatMap((spec) =>
+      spec.routes.filter((route) => route.path !== JWKS_PATH).map((route) => `${route.method} ${routePath(spec, route.path, config.basePath)}`),
+    );
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.httpApi.url,
+      description: `Base URL of the proxy: ${called.join(', ')}${sessions ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
+    });
+    if (sessions) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
     new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
     keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
     if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);
@@ -84,6 +108,12 @@ export class ParProxyStack extends Stack {
           description: 'The roles the imported secret\'s resource policy must let read it (docs/deploy.md, "Use an existing secret")',
         });
       }
+    }
+    if (this.sessionKeys !== undefined) {
+      new CfnOutput(this, 'SessionKeysSecretArn', {
+        value: this.sessionKeys.secret.secretArn,
+        description: 'The bff\'s session key material, generated at deploy time; rotate it by putting a new random value (docs/deploy.md)',
+      });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });
   }

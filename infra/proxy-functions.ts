@@ -10,6 +10,7 @@ import { settingsOf } from '../functions/settings/table.ts';
 import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
+import type { SessionKeys } from './session-keys.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
@@ -38,7 +39,12 @@ export function cdkBundlingOptions(): BundlingOptions {
  * The variables the stack fills from its own resources (`fromStack` in functions/settings/table.ts),
  * the same for every function that reads them.
  */
-export function stackEnvironment(config: InfraConfig, keys: SigningKeys, clientSecret?: ClientSecret): Record<string, string | undefined> {
+export function stackEnvironment(
+  config: InfraConfig,
+  keys: SigningKeys,
+  clientSecret?: ClientSecret,
+  sessionKeys?: SessionKeys,
+): Record<string, string | undefined> {
   // A second key signs only in `separate`; while `published`, every generation is published only.
   const signingAssertions = config.assertionKey === 'separate' ? keys.assertion : undefined;
   const publishedOnly = [
@@ -51,6 +57,7 @@ export function stackEnvironment(config: InfraConfig, keys: SigningKeys, clientS
     CLIENT_ASSERTION_KMS_KEY_ID: signingAssertions?.active.keyArn,
     // This stack's keys that sign nothing, then keys managed elsewhere.
     PUBLISHED_KMS_KEY_IDS: [...publishedOnly.map((key) => key.keyArn), ...config.publishedKeyArns].join(',') || undefined,
+    SESSION_KEYS_SECRET_ID: sessionKeys?.secret.secretArn,
   };
 }
 
@@ -77,8 +84,10 @@ export interface ProxyFunctionsProps {
   readonly keys: SigningKeys;
   /** The client secret; absent with private_key_jwt. */
   readonly clientSecret?: ClientSecret;
+  /** The bff's session key material; present when a function holds sessions. */
+  readonly sessionKeys?: SessionKeys;
   readonly logRetention: logs.RetentionDays;
-  /** @default FUNCTIONS (functions/manifest.ts) */
+  /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
 }
 
@@ -92,7 +101,8 @@ export interface DeployedFunction {
 /**
  * The functions of the manifest, each with its own role, log group and nothing more than its
  * capabilities need: request-objects signs request objects, oauth-client authenticates to the
- * authorization server (a secret, or assertion keys), publish-keys reads public keys.
+ * authorization server (a secret, or assertion keys), publish-keys reads public keys, session reads
+ * the session key material.
  */
 export class ProxyFunctions extends Construct {
   readonly deployed: readonly DeployedFunction[];
@@ -103,7 +113,7 @@ export class ProxyFunctions extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
     const { config, keys } = props;
-    const stack = stackEnvironment(config, keys, props.clientSecret);
+    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys);
     this.deployed = (props.functions ?? functionsFor(config.proxyMode)).map((spec) => {
       const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
@@ -158,7 +168,7 @@ export class ProxyFunctions extends Construct {
  * authorization server would not accept anyway: every listed generation is in the JWKS. With one
  * generation (no rotation running), it is exactly the active key.
  */
-function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret }: ProxyFunctionsProps): void {
+function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret, sessionKeys }: ProxyFunctionsProps): void {
   const use = new KeyUse(config.signingAlg);
   const has = (capability: Capability) => hasCapability(spec, [capability]);
   if (has('request-objects')) {
@@ -183,6 +193,10 @@ function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, c
       // Keys outside this stack: their own key policies must allow this role too.
       iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
     }
+  }
+  if (has('session')) {
+    if (sessionKeys === undefined) throw new Error(`the ${spec.name} function holds sessions, and the stack has no session keys`);
+    sessionKeys.grantRead(role);
   }
   use.grantTo(role);
 }

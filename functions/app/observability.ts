@@ -69,6 +69,8 @@ export const METRIC = {
   kmsLatency: 'KmsLatency',
   secretsManagerLatency: 'SecretsManagerLatency',
   authorizationServerLatency: 'AuthorizationServerLatency',
+  /** The bff's calls to the APIs of API_UPSTREAMS (functions/adapters/api-upstream.ts). */
+  apiUpstreamLatency: 'ApiUpstreamLatency',
   /** Keys the JWKS could not read: their reasons are in the line's keyFailures. */
   jwksKeyFailures: 'JwksKeyFailures',
   /** 4xx: the caller's doing, noticed by the proxy (Upstream=proxy) or the authorization server. */
@@ -91,17 +93,18 @@ export const METRIC_DIMENSIONS: Readonly<Record<MetricName, readonly DimensionNa
   [METRIC.kmsLatency]: BY_SERVICE,
   [METRIC.secretsManagerLatency]: BY_SERVICE,
   [METRIC.authorizationServerLatency]: BY_SERVICE,
+  [METRIC.apiUpstreamLatency]: BY_SERVICE,
   [METRIC.jwksKeyFailures]: BY_SERVICE,
   [METRIC.refused]: BY_UPSTREAM_AND_REASON,
   [METRIC.upstreamFailures]: BY_UPSTREAM_AND_REASON,
 };
 
 /** Each upstream's latency, emitted only by a request that called it. */
-// The bff's API upstreams get their latency metric with the bff function (issue 12).
-export const UPSTREAM_LATENCY_METRICS: Readonly<Partial<Record<Upstream, MetricName>>> = {
+export const UPSTREAM_LATENCY_METRICS: Readonly<Record<Upstream, MetricName>> = {
   kms: METRIC.kmsLatency,
   secrets_manager: METRIC.secretsManagerLatency,
   authorization_server: METRIC.authorizationServerLatency,
+  api: METRIC.apiUpstreamLatency,
 };
 
 interface MetricDirective {
@@ -119,8 +122,7 @@ export function emfMembers(record: RequestRecord, timestamp: number): Record<str
   const metrics: [MetricName, 'Count' | 'Milliseconds', number][] = [];
   if (record.success !== undefined && record.error === undefined) metrics.push([record.success, 'Count', 1]);
   for (const [upstream, ms] of Object.entries(record.upstreamMs) as [Upstream, number][]) {
-    const name = UPSTREAM_LATENCY_METRICS[upstream];
-    if (name !== undefined) metrics.push([name, 'Milliseconds', ms]);
+    metrics.push([UPSTREAM_LATENCY_METRICS[upstream], 'Milliseconds', ms]);
   }
   // EMF gives a dimension one value per line, so the count cannot carry each key's own reason.
   const keyFailures = record.keyFailures?.length ?? 0;

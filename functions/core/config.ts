@@ -28,6 +28,7 @@ import {
   REDIRECT_URI,
   SESSION_KEYS_SECRET_ID,
   SESSION_MAX_AGE,
+  ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
 import type { ApiUpstreams } from './api-path.ts';
@@ -209,10 +210,9 @@ export function loadBffConfig(env: Env): BffConfig {
     if (s.get(PROXY_MODE) !== 'bff') throw new ConfigError(PROXY_MODE.env, 'must be bff for the bff function (relay mode deploys par and token instead)');
     const basePath = s.get(BASE_PATH) ?? '';
     const redirectUri = s.get(REDIRECT_URI)!;
+    const notOwn = ownCallbackProblem(redirectUri, basePath);
+    if (notOwn !== undefined) throw new ConfigError(REDIRECT_URI.env, notOwn);
     const callback = new URL(redirectUri);
-    if (callback.pathname !== `${basePath}/callback` || callback.search !== '') {
-      throw new ConfigError(REDIRECT_URI.env, `must be this proxy's own callback, ending in ${basePath}/callback (BASE_PATH + /callback), got ${redirectUri}`);
-    }
     const postLogoutRedirectUri = s.get(POST_LOGOUT_REDIRECT_URI);
     return {
       ...client,

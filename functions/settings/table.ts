@@ -134,13 +134,34 @@ export const ALLOWED_ORIGINS = {
   example: 'https://app.example.com',
 } as const satisfies Setting;
 
+export const PROXY_MODES = ['relay', 'bff'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+/**
+ * relay: /par and /token hand the tokens to the SPA's JavaScript. bff: the proxy redeems the code and
+ * keeps the tokens in a sealed HttpOnly cookie. It decides which functions are deployed
+ * (functions/manifest.ts); the bff function reads it to refuse a relay configuration. Declared ahead
+ * of the settings whose conditions name it.
+ */
+export const PROXY_MODE = {
+  env: 'PROXY_MODE',
+  context: 'proxyMode',
+  readBy: ['session'],
+  rule: (raw) => oneOf(raw, PROXY_MODES),
+  default: 'relay',
+} as const satisfies Setting;
+
+const IN_RELAY_MODE = { setting: PROXY_MODE, is: ['relay'] } as const;
+const IN_BFF_MODE = { setting: PROXY_MODE, is: ['bff'] } as const;
+
 export const ALLOWED_REDIRECT_URIS = {
   env: 'ALLOWED_REDIRECT_URIS',
   context: 'allowedRedirectUris',
   readBy: ['spa'],
   // Compared exactly (RFC 9700 2.1), so kept as written.
   rule: (raw, at) => list(raw, (uri) => url(uri, at)),
-  required: true,
+  // By relay's functions: the bff has one redirect URI, its own (REDIRECT_URI).
+  required: IN_RELAY_MODE,
   example: 'https://app.example.com/callback',
 } as const satisfies Setting;
 
@@ -249,24 +270,6 @@ export const UPSTREAM_TIMEOUT_MS = {
 // ---------------------------------------------------------------------------------------------
 // The bff mode (RFC 10017 6.1): the function that holds the session (functions/bff/).
 
-export const PROXY_MODES = ['relay', 'bff'] as const;
-export type ProxyMode = (typeof PROXY_MODES)[number];
-
-/**
- * relay: /par and /token hand the tokens to the SPA's JavaScript. bff: the proxy redeems the code and
- * keeps the tokens in a sealed HttpOnly cookie. It decides which functions are deployed
- * (functions/manifest.ts); the bff function reads it to refuse a relay configuration.
- */
-export const PROXY_MODE = {
-  env: 'PROXY_MODE',
-  context: 'proxyMode',
-  readBy: ['session'],
-  rule: (raw) => oneOf(raw, PROXY_MODES),
-  default: 'relay',
-} as const satisfies Setting;
-
-const IN_BFF_MODE = { setting: PROXY_MODE, is: ['bff'] } as const;
-
 /** The proxy's own /callback (BASE_PATH + /callback), absolute: registered at the authorization server. */
 export const REDIRECT_URI = {
   env: 'REDIRECT_URI',
@@ -275,6 +278,7 @@ export const REDIRECT_URI = {
   rule: (raw, at) => url(raw, at),
   required: IN_BFF_MODE,
   example: 'https://app.example.com/callback',
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
 /** Secrets Manager: the session key material. AWSCURRENT seals, AWSCURRENT and AWSPREVIOUS open. */
@@ -292,6 +296,7 @@ export const APP_URL = {
   context: 'appUrl',
   readBy: ['session'],
   rule: (raw, at) => url(raw, at),
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
 /** RP-Initiated Logout 1.0 2: where the authorization server sends the user after logout (registered there). */
@@ -300,6 +305,7 @@ export const POST_LOGOUT_REDIRECT_URI = {
   context: 'postLogoutRedirectUri',
   readBy: ['session'],
   rule: (raw, at) => url(raw, at),
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
 /** JSON: API name -> base URL, or {"url", "methods"}: the only places /api/{name}/ forwards to. */
@@ -315,6 +321,7 @@ export const API_UPSTREAMS = {
       throw error;
     }
   },
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
 /** Seconds: the session's absolute lifetime. A working day; at most the 400 days browsers keep a cookie. */
@@ -324,6 +331,7 @@ export const SESSION_MAX_AGE = {
   readBy: ['session'],
   rule: (raw) => integer(raw, 300, 400 * 24 * 3600),
   default: '28800',
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
 /** A prefix of every bff route, so that one path pattern can be routed to the proxy at an edge. */
@@ -336,7 +344,18 @@ export const BASE_PATH = {
     if (path.split('/').some((segment) => segment === '.' || segment === '..')) invalid('must not contain . or .. segments');
     return path;
   },
+  appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
+
+/**
+ * REDIRECT_URI is the bff's own /callback, under BASE_PATH (`basePath` '' when unset): why it is not,
+ * or undefined. The function checks it at cold start, the deployment at synthesis.
+ */
+export function ownCallbackProblem(redirectUri: string, basePath: string): string | undefined {
+  const callback = new URL(redirectUri);
+  if (callback.pathname === `${basePath}/callback` && callback.search === '') return undefined;
+  return `must be this proxy's own callback, ending in ${basePath}/callback (the base path + /callback), got ${redirectUri}`;
+}
 
 /** Every setting with an environment variable, in the order the docs list them. */
 export const FUNCTION_SETTINGS: readonly Setting[] = [

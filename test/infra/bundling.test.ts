@@ -5,26 +5,38 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, JWKS, PAR, TOKEN, type FunctionName } from '../../functions/manifest.ts';
+import { FUNCTIONS, JWKS, PAR, TOKEN, type FunctionName, type Mode } from '../../functions/manifest.ts';
 import { ESM_REQUIRE_BANNER, esbuildOptionsFor } from '../../infra/bundling.ts';
-import { buildApp, functionEnv, functionProps, resolvedEnv, synthesize, type Synthesized } from './helpers.ts';
+import { BFF_CONTEXT, buildApp, functionEnv, functionProps, resolvedEnv, synthesize, type Synthesized } from './helpers.ts';
 
 /**
- * One real synthesis with bundling: the CDK runs the project's esbuild (no Docker) for every
- * function. Slow (seconds), so it is the only one; every other infra test skips bundling.
+ * One real synthesis with bundling per mode (relay: par, token, jwks; bff: bff, jwks): the CDK runs
+ * the project's esbuild (no Docker) for every function. Slow (seconds), so these are the only ones;
+ * every other infra test skips bundling. Each function is checked in the first mode that deploys it,
+ * with the environment that stack sets.
  */
 describe('real synthesis with esbuild bundling', () => {
-  let outdir: string;
-  let synth: Synthesized;
+  const MODES: Record<Mode, Record<string, unknown>> = { relay: {}, bff: { ...BFF_CONTEXT } };
+  const synths = new Map<Mode, { outdir: string; synth: Synthesized }>();
 
   beforeAll(() => {
-    outdir = mkdtempSync(join(tmpdir(), 'par-proxy-cdk-'));
-    synth = synthesize({}, { bundle: true, outdir });
-  }, 120_000);
+    for (const [mode, context] of Object.entries(MODES) as [Mode, Record<string, unknown>][]) {
+      const outdir = mkdtempSync(join(tmpdir(), `par-proxy-cdk-${mode}-`));
+      synths.set(mode, { outdir, synth: synthesize(context, { bundle: true, outdir }) });
+    }
+  }, 180_000);
 
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  afterAll(() => {
+    for (const { outdir } of synths.values()) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  /** The stack of the first mode that deploys `name`. */
+  function deployedIn(name: FunctionName): { outdir: string; synth: Synthesized } {
+    return synths.get(FUNCTIONS.find((fn) => fn.name === name)!.modes[0])!;
+  }
 
   function bundleDir(name: FunctionName): string {
+    const { outdir, synth } = deployedIn(name);
     const key = (functionProps(synth.template, name).Code as { S3Key: string }).S3Key;
     return join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
   }
@@ -49,7 +61,7 @@ describe('real synthesis with esbuild bundling', () => {
     });
 
     it('loads on Node with the environment the stack sets', () => {
-      const env = resolvedEnv(functionEnv(synth.template, name));
+      const env = resolvedEnv(functionEnv(deployedIn(name).synth.template, name));
       const url = pathToFileURL(join(bundleDir(name), 'index.mjs')).href;
       // A child process, so the module's cold-start code runs with exactly that environment. No
       // request is made: loading builds the clients, it does not call them.

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/manifest.ts';
 import { PROJECT_ROOT } from '../../infra/bundling.ts';
 import { CONTEXT_KEYS, exampleCommand, formatConfigError, InfraConfigError, parseInfraConfig, SETTINGS } from '../../infra/config.ts';
-import { BASE_CONTEXT } from './helpers.ts';
+import { BASE_CONTEXT, BFF_CONTEXT } from './helpers.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:par-proxy/client-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -33,6 +33,8 @@ describe('parseInfraConfig', () => {
   it('gives the README example its defaults', () => {
     expect(parse({})).toEqual({
       stackName: 'ParProxy',
+      proxyMode: 'relay',
+      basePath: '',
       clientAuthMethod: 'client_secret_post',
       allowedOrigins: ['https://app.example.com'],
       signingAlg: 'PS256',
@@ -315,10 +317,71 @@ describe('parseInfraConfig', () => {
     for (const setting of SETTINGS) {
       if (setting.context === undefined) continue;
       const row = rows[setting.context]!;
-      expect(row.required, setting.context).toBe(setting.required === true ? 'yes' : '');
+      // Required always, or under another key's value, e.g. "with `proxyMode=bff`".
+      const required = setting.required === undefined ? '' : setting.required === true ? 'yes' : `with \`${setting.required.setting.context}=${setting.required.is.join(' or ')}\``;
+      expect(row.required, setting.context).toBe(required);
       if (setting.default !== undefined) expect(row.defaults, setting.context).toContain(`\`${setting.default}\``);
     }
     expect(rows.reservedConcurrency!.defaults).toContain(`\`${FUNCTIONS.map((fn) => `${fn.name}=${fn.reservedConcurrency}`).join(',')}\``);
+  });
+});
+
+describe('parseInfraConfig: proxyMode=bff (issue 12)', () => {
+  const BFF = { ...BFF_CONTEXT };
+
+  it('relay by default; bff takes its own callback instead of the SPA\'s redirect URIs', () => {
+    expect(parse({}).proxyMode).toBe('relay');
+    const config = parse(BFF);
+    expect(config).toMatchObject({ proxyMode: 'bff', basePath: '' });
+    expect(config.environment).toEqual({
+      ISSUER: 'https://tenant.auth0.com/',
+      CLIENT_ID: 'abc',
+      ALLOWED_ORIGINS: 'https://app.example.com',
+      PROXY_MODE: 'bff',
+      REDIRECT_URI: 'https://app.example.com/callback',
+    });
+  });
+
+  it('requires redirectUri in bff mode, allowedRedirectUris only in relay mode', () => {
+    expect(errorOf({ ...BFF, redirectUri: undefined }).problems).toEqual([
+      { name: 'redirectUri', reason: 'is required with proxyMode=bff', missing: true },
+    ]);
+    expect(errorOf({ allowedRedirectUris: undefined }).problems).toEqual([
+      { name: 'allowedRedirectUris', reason: 'is required with proxyMode=relay', missing: true },
+    ]);
+    expect(formatConfigError(errorOf({ ...BFF, redirectUri: undefined }))).toContain('-c redirectUri=https://app.example.com/callback');
+  });
+
+  it('refuses allowedRedirectUris in bff mode, and the bff\'s keys in relay mode: a value nothing reads', () => {
+    expect(errorOf({ ...BFF, allowedRedirectUris: 'https://app.example.com/callback' }).message).toMatch(
+      /"allowedRedirectUris" applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy's own callback, redirectUri/,
+    );
+    const bffOnly = {
+      redirectUri: 'https://app.example.com/callback',
+      appUrl: 'https://app.example.com/',
+      postLogoutRedirectUri: 'https://app.example.com/',
+      apiUpstreams: '{"orders":"https://api.example.com"}',
+      sessionMaxAge: '3600',
+      basePath: '/auth',
+    };
+    expect(problemKeys(bffOnly)).toEqual(Object.keys(bffOnly));
+    for (const reason of errorOf(bffOnly).problems.map((problem) => problem.reason)) expect(reason).toBe('applies only with proxyMode=bff');
+  });
+
+  it('redirectUri must be the bff\'s own callback under basePath, as the bff checks at cold start', () => {
+    expect(parse({ ...BFF, basePath: '/auth', redirectUri: 'https://app.example.com/auth/callback' }).basePath).toBe('/auth');
+    expect(errorOf({ ...BFF, basePath: '/auth' }).message).toMatch(/"redirectUri" must be this proxy's own callback, ending in \/auth\/callback/);
+    expect(problemKeys({ ...BFF, redirectUri: 'https://app.example.com/cb' })).toEqual(['redirectUri']);
+    expect(problemKeys({ ...BFF, redirectUri: 'https://app.example.com/callback?x=1' })).toEqual(['redirectUri']);
+    // A bad basePath is named once, not also as a redirectUri that does not match it.
+    expect(problemKeys({ ...BFF, basePath: 'auth/' })).toEqual(['basePath']);
+  });
+
+  it('passes apiUpstreams on as written (JSON), after checking it by the bff\'s rule', () => {
+    const upstreams = '{"orders": {"url": "https://api.example.com/v1", "methods": ["GET"]}}';
+    expect(parse({ ...BFF, apiUpstreams: upstreams }).environment.API_UPSTREAMS).toBe(upstreams);
+    expect(errorOf({ ...BFF, apiUpstreams: '{"orders": "http://api.example.com"}' }).keys).toEqual(['apiUpstreams']);
+    expect(errorOf({ ...BFF, proxyMode: 'edge' }).message).toMatch(/"proxyMode" .*one of relay, bff/);
   });
 });
 

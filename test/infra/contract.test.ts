@@ -1,13 +1,19 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromEnv as bffFromEnv } from '../../functions/bff/wiring.ts';
 import { lambdaHandler, type ApiGatewayHandler } from '../../functions/app/lambda.ts';
 import { METRIC_DIMENSIONS } from '../../functions/app/observability.ts';
-import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
+import { loadBffConfig, loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
 import { jwksAppFromEnv } from '../../functions/jwks/wiring.ts';
+import { functionsFor, type Mode } from '../../functions/manifest.ts';
 import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { METRICS_NAMESPACE } from '../../infra/proxy-functions.ts';
+import { startLocalStack } from '../../local/stack.ts';
+import { BffBrowser } from '../helpers/bff-browser.ts';
 import { invoke, REDIRECT_URI, startHarness, validIntent, type Harness } from '../helpers/harness.ts';
 import { captureOutput } from '../helpers/output.ts';
-import { assertionKeyOf, clientSecretIdOf, functionEnv, resolvedEnv, resources, synthesize } from './helpers.ts';
+import { assertionKeyOf, BFF_CONTEXT, clientSecretIdOf, functionEnv, resolvedEnv, resources, synthesize } from './helpers.ts';
 
 /** A metric as CloudWatch tells them apart: its name and dimension names; `service` when a query fixes it. */
 interface MetricKey {
@@ -128,7 +134,9 @@ describe('infra and handlers contract', () => {
       harness.kms.setFault(() => ({ kind: 'error', type: 'ThrottlingException', status: 400 }));
       await run(lambdaHandler(jwksAppFromEnv(env)), jwks, 503);
       harness.kms.setFault(undefined);
-    }, 30_000);
+      await harness.close();
+      lines.push(...(await bffRequestLines()));
+    }, 60_000);
     afterAll(() => harness?.close());
 
     it('the functions emit every declared metric, under its declared dimensions, and nothing else', () => {
@@ -137,10 +145,14 @@ describe('infra and handlers contract', () => {
       expect([...new Set(printed.map((m) => show({ ...m, service: undefined })))].sort()).toEqual(declared.map(show).sort());
     });
 
-    it('the dashboard and alarms read only metrics the functions emit, and graph every one of them', () => {
-      const { template } = synthesize({});
+    it.each([
+      ['relay', {}],
+      ['bff', BFF_CONTEXT],
+    ] as const)('%s: the dashboard and alarms read only metrics its functions emit, and graph every one of them', (mode: Mode, context) => {
+      const { template } = synthesize(context);
       const reads = queried(template);
-      const printed = emitted(lines);
+      const services = functionsFor(mode).map((fn) => fn.name as string);
+      const printed = emitted(lines.filter((line) => services.includes(String(line.service))));
       expect(reads.length).toBeGreaterThan(5);
       // A query that fixes the service reads what that service prints; a SEARCH, what any prints.
       const unread = reads.filter((q) => !printed.some((m) => sameMetric(m, q) && (q.service === undefined || q.service === m.service)));
@@ -149,6 +161,27 @@ describe('infra and handlers contract', () => {
       expect([...new Set(ungraphed.map(show))], 'emitted but not on the dashboard').toEqual([]);
     }, 60_000);
   });
+
+  it('bff: API Gateway\'s CORS answers preflights as the bff\'s own Origin check would (API Gateway answers them first)', async () => {
+    const { template } = synthesize({ ...BFF_CONTEXT, basePath: '/auth', redirectUri: 'https://app.example.com/auth/callback' });
+    const cors = Object.values(resources(template, 'AWS::ApiGatewayV2::Api'))[0]!.Properties!.CorsConfiguration as Record<string, unknown>;
+    const handler = lambdaHandler(bffFromEnv(resolvedEnv(functionEnv(template, 'bff'))).app);
+    const list = (value: unknown) => String(value).split(',').map((item) => item.trim().toUpperCase()).sort();
+    for (const path of ['/auth/par', '/auth/session', '/auth/logout', '/auth/api/orders/1']) {
+      const origin = 'https://app.example.com';
+      const preflight = { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-csrf' };
+      const answer = await invoke(handler, { method: 'OPTIONS', path, headers: { origin, ...preflight } });
+      expect(answer.status, path).toBe(204);
+      expect(cors.AllowOrigins).toEqual([answer.headers['access-control-allow-origin']]);
+      expect(String(cors.AllowCredentials)).toBe(answer.headers['access-control-allow-credentials']);
+      expect(list(cors.AllowHeaders)).toEqual(list(answer.headers['access-control-allow-headers']));
+      // API Gateway lists OPTIONS, which a preflight never asks for.
+      expect(list(cors.AllowMethods).filter((method) => method !== 'OPTIONS')).toEqual(list(answer.headers['access-control-allow-methods']));
+      expect(String(cors.MaxAge)).toBe(answer.headers['access-control-max-age']);
+      // An origin API Gateway would not allow, the function refuses too.
+      expect((await invoke(handler, { method: 'OPTIONS', path, headers: { origin: 'https://evil.example.com', ...preflight } })).status).toBe(403);
+    }
+  }, 60_000);
 
   it('client_secret_post: every handler loads its environment', () => {
     const { template } = synthesize({ requestObjectTtl: '90', allowedRedirectUris: 'https://app.example.com/cb,http://localhost:5173/cb' });
@@ -160,6 +193,44 @@ describe('infra and handlers contract', () => {
     expect(par.signingKey.kid).toBeUndefined();
     expect(loadTokenConfig(resolvedEnv(functionEnv(template, 'token')))).toMatchObject({ authMethod: 'client_secret_post' });
     expect(loadJwksConfig(resolvedEnv(functionEnv(template, 'jwks'))).keys).toHaveLength(1);
+  }, 60_000);
+
+  it('bff mode: the bff loads its environment with every bff setting the context gives', () => {
+    const upstreams = '{"orders":"https://api.example.com/v1","admin":{"url":"https://admin.example.com","methods":["GET"]}}';
+    const { template } = synthesize({
+      ...BFF_CONTEXT,
+      basePath: '/auth',
+      redirectUri: 'https://auth.example.com/auth/callback',
+      appUrl: 'https://app.example.com/home',
+      postLogoutRedirectUri: 'https://app.example.com/bye',
+      apiUpstreams: upstreams,
+      sessionMaxAge: '3600',
+      allowPromptNone: 'true',
+    });
+    const bff = loadBffConfig(resolvedEnv(functionEnv(template, 'bff')));
+    expect(bff).toMatchObject({
+      issuer: 'https://tenant.auth0.com/',
+      clientId: 'abc',
+      authMethod: 'client_secret_post',
+      redirectUri: 'https://auth.example.com/auth/callback',
+      appUrl: 'https://app.example.com/home',
+      postLogoutRedirectUri: 'https://app.example.com/bye',
+      sessionMaxAge: 3600,
+      basePath: '/auth',
+      allowPromptNone: true,
+      signingKey: { alg: 'PS256' },
+    });
+    expect(bff.sessionKeysSecretId).toMatch(/^arn:aws:secretsmanager:.*SessionKeys/);
+    expect(clientSecretIdOf(bff)).toMatch(/^arn:aws:secretsmanager:.*ClientSecret/);
+    expect([...bff.allowedOrigins]).toEqual(['https://app.example.com']);
+    expect(Object.fromEntries([...bff.apiUpstreams].map(([name, upstream]) => [name, [upstream.base, upstream.methods.join()]]))).toEqual({
+      orders: ['https://api.example.com/v1', 'GET,HEAD,POST,PUT,PATCH,DELETE'],
+      admin: ['https://admin.example.com', 'GET'],
+    });
+    // The defaults: APP_URL is REDIRECT_URI's origin.
+    const plain = loadBffConfig(resolvedEnv(functionEnv(synthesize(BFF_CONTEXT).template, 'bff')));
+    expect(plain).toMatchObject({ appUrl: 'https://app.example.com/', basePath: '', sessionMaxAge: 28800 });
+    expect(plain.apiUpstreams.size).toBe(0);
   }, 60_000);
 
   it('allowPromptNone reaches the par function only, as ALLOW_PROMPT_NONE; off by default', () => {
@@ -227,3 +298,31 @@ describe('infra and handlers contract', () => {
     }
   }, 60_000);
 });
+
+/**
+ * The bff's request lines (service bff) through a success and a failure of each kind, from the local
+ * stack with its real login (oidc-provider, the demo API): /par (Pushed), /callback (TokensIssued),
+ * an API call (ApiUpstreamLatency), a refused /par (Refused) and an API that is down (UpstreamFailures,
+ * Upstream=api); the latencies of KMS, Secrets Manager and the authorization server on the way.
+ */
+async function bffRequestLines(): Promise<Record<string, unknown>[]> {
+  const printed: string[] = [];
+  const stack = await startLocalStack({ mode: 'bff', requestLog: (line) => printed.push(line) });
+  try {
+    const browser = new BffBrowser(stack.proxyUrl);
+    await browser.login();
+    expect((await browser.request('/api/demo/me')).status).toBe(200);
+    const refused = await browser.request('/par', { method: 'POST', body: JSON.stringify({ scope: 'openid', redirect_uri: 'https://app.example.com/cb' }) });
+    expect(refused.status).toBe(400);
+    // An API that is down: a port nothing listens on any more.
+    const gone = http.createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    stack.redeploy({ API_UPSTREAMS: JSON.stringify({ demo: `http://127.0.0.1:${port}/api` }) });
+    expect((await browser.request('/api/demo/me')).status).toBe(502);
+  } finally {
+    await stack.close();
+  }
+  return printed.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'request');
+}

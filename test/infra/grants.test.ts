@@ -3,9 +3,22 @@ import { functionsFor, type FunctionName } from '../../functions/manifest.ts';
 
 // A relay deployment (the default): par, token, jwks.
 const FUNCTIONS = functionsFor('relay');
-import { SECRET_KEY_USE_ACTIONS } from '../../infra/client-secret.ts';
-import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
-import { asArray, functionProps, keyByAlias, refName, resources, roleLogicalId, signingKeys, synthesize, type Synthesized } from './helpers.ts';
+import {
+  asArray,
+  functionProps,
+  guardedSecretKeyStatements,
+  identityStatements,
+  keyByAlias,
+  refName,
+  REGION_VIA_SECRETS_MANAGER,
+  resources,
+  roleLogicalId,
+  SIGN_CONDITION,
+  signingKeys,
+  synthesize,
+  type Statement,
+  type Synthesized,
+} from './helpers.ts';
 
 const NAMES = FUNCTIONS.map((fn) => fn.name as FunctionName);
 
@@ -19,28 +32,8 @@ const SYNTH_TIMEOUT = 60_000;
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/par-proxy/client-Xy9AbC';
 const BREAK_GLASS = 'arn:aws:iam::111122223333:role/BreakGlass';
 
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Principal?: unknown;
-  NotPrincipal?: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
 const arn = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 const roleArn = (synth: Synthesized, name: FunctionName) => arn(roleLogicalId(synth.template, name));
-const REGION_VIA_SECRETS_MANAGER = { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] };
-const SIGN_CONDITION = (kmsAlg: string) => ({ StringEquals: { 'kms:SigningAlgorithm': kmsAlg, 'kms:MessageType': 'DIGEST' } });
-
-function identityStatements(synth: Synthesized, name: FunctionName): Statement[] {
-  const role = `Ref:${roleLogicalId(synth.template, name)}`;
-  return Object.values(resources(synth.template, 'AWS::IAM::Policy'))
-    .filter((policy) => asArray(policy.Properties?.Roles as unknown).map(refName).includes(role))
-    .flatMap((policy) => (policy.Properties!.PolicyDocument as unknown as { Statement: Statement[] }).Statement);
-}
-
 function keyStatements(synth: Synthesized, logicalId: string): Statement[] {
   const key = resources(synth.template, 'AWS::KMS::Key')[logicalId]!;
   return (key.Properties!.KeyPolicy as unknown as { Statement: Statement[] }).Statement;
@@ -119,23 +112,8 @@ describe('the client secret: readable by the functions\' roles and the break-gla
 
   it('its key: the account administers it and uses it only through Secrets Manager; the two roles decrypt through it', () => {
     const statements = keyStatements(synth, secretKeyId(synth));
-    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } };
     expect(statements).toHaveLength(3);
-    expect(statements[0]).toEqual({
-      Sid: 'AccountAdministersButDoesNotUseTheKey',
-      Effect: 'Allow',
-      Principal: root,
-      Action: [...KEY_ADMIN_ACTIONS, 'kms:DisableKeyRotation', 'kms:EnableKeyRotation'].sort(),
-      Resource: '*',
-    });
-    expect(statements[1]).toEqual({
-      Sid: 'AccountUsesTheKeyOnlyThroughSecretsManager',
-      Effect: 'Allow',
-      Principal: root,
-      Action: [...SECRET_KEY_USE_ACTIONS],
-      Resource: '*',
-      Condition: { StringEquals: { 'kms:ViaService': REGION_VIA_SECRETS_MANAGER, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
-    });
+    expect(statements.slice(0, 2)).toEqual(guardedSecretKeyStatements());
     expect(statements[2]).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': REGION_VIA_SECRETS_MANAGER } } });
     expect(principalsOf(statements[2]!).sort()).toEqual([roleArn(synth, 'par'), roleArn(synth, 'token')].map(refName).sort());
     for (const statement of statements) {

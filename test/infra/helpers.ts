@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { ClientConfig, SigningKeyConfig } from '../../functions/core/config.ts';
+import type { ClientAuthConfig, SigningKeyConfig } from '../../functions/core/config.ts';
 import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
 import { PROJECT_ROOT } from '../../infra/bundling.ts';
+import { SECRET_KEY_USE_ACTIONS } from '../../infra/client-secret.ts';
 import { addParProxyStack, type ParProxyStack, type ParProxyStackProps } from '../../infra/par-proxy-stack.ts';
+import { KEY_ADMIN_ACTIONS } from '../../infra/signing-key.ts';
 
 /** The README's example deployment. */
 export const BASE_CONTEXT = {
@@ -13,6 +15,13 @@ export const BASE_CONTEXT = {
   clientId: 'abc',
   allowedOrigins: 'https://app.example.com',
   allowedRedirectUris: 'https://app.example.com/callback',
+} as const;
+
+/** A bff deployment (docs/deploy.md, "bff mode") over the README example: its own callback instead of the SPA's redirect URIs. */
+export const BFF_CONTEXT = {
+  proxyMode: 'bff',
+  redirectUri: 'https://app.example.com/callback',
+  allowedRedirectUris: undefined,
 } as const;
 
 /** The feature flags of cdk.json, so tests synthesise what `cdk synth` does. */
@@ -93,6 +102,18 @@ export function functionProps(template: Template, name: FunctionName): Record<st
 /** The function's environment variables (CloudFormation leaves out an empty Environment). */
 export function functionEnv(template: Template, name: FunctionName): Record<string, unknown> {
   return (functionProps(template, name).Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
+}
+
+/** Every API route as `ROUTE KEY -> function logical id`, sorted. */
+export function routedTo(template: Template): string[] {
+  const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
+  return Object.values(resources(template, 'AWS::ApiGatewayV2::Route'))
+    .map((route) => {
+      const target = (route.Properties!.Target as { 'Fn::Join': [string, [string, { Ref: string }]] })['Fn::Join'][1][1].Ref;
+      const uri = integrations[target]!.Properties!.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      return `${String(route.Properties!.RouteKey)} -> ${uri['Fn::GetAtt'][0]}`;
+    })
+    .sort();
 }
 
 export function roleLogicalId(template: Template, name: FunctionName): string {
@@ -190,11 +211,56 @@ export function resolvedEnv(env: Record<string, unknown>): Record<string, string
 }
 
 /** The key a configuration signs client assertions with, or undefined with a client secret. */
-export function assertionKeyOf(config: ClientConfig): SigningKeyConfig | undefined {
+export function assertionKeyOf(config: ClientAuthConfig): SigningKeyConfig | undefined {
   return config.authMethod === 'private_key_jwt' ? config.assertionKey : undefined;
 }
 
 /** The client secret a configuration reads, or undefined with private_key_jwt. */
-export function clientSecretIdOf(config: ClientConfig): string | undefined {
+export function clientSecretIdOf(config: ClientAuthConfig): string | undefined {
   return config.authMethod === 'private_key_jwt' ? undefined : config.clientSecretId;
+}
+
+/** An IAM statement as the template holds it. */
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  NotPrincipal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export const REGION_VIA_SECRETS_MANAGER = { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] };
+/** The only kms:Sign condition: the configured algorithm, over a digest. */
+export const SIGN_CONDITION = (kmsAlg: string) => ({ StringEquals: { 'kms:SigningAlgorithm': kmsAlg, 'kms:MessageType': 'DIGEST' } });
+
+/** The statements of every identity policy attached to the `name` function's role. */
+export function identityStatements(synth: Pick<Synthesized, 'template'>, name: FunctionName): Statement[] {
+  const role = `Ref:${roleLogicalId(synth.template, name)}`;
+  return Object.values(resources(synth.template, 'AWS::IAM::Policy'))
+    .filter((policy) => asArray(policy.Properties?.Roles as unknown).map(refName).includes(role))
+    .flatMap((policy) => (policy.Properties!.PolicyDocument as unknown as { Statement: Statement[] }).Statement);
+}
+
+/** The first two statements of a created secret's key policy (infra/guarded-secret.ts): the account administers, and uses it through Secrets Manager only. */
+export function guardedSecretKeyStatements(): Statement[] {
+  const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } };
+  return [
+    {
+      Sid: 'AccountAdministersButDoesNotUseTheKey',
+      Effect: 'Allow',
+      Principal: root,
+      Action: [...KEY_ADMIN_ACTIONS, 'kms:DisableKeyRotation', 'kms:EnableKeyRotation'].sort(),
+      Resource: '*',
+    },
+    {
+      Sid: 'AccountUsesTheKeyOnlyThroughSecretsManager',
+      Effect: 'Allow',
+      Principal: root,
+      Action: [...SECRET_KEY_USE_ACTIONS],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': REGION_VIA_SECRETS_MANAGER, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
+    },
+  ];
 }

@@ -3,7 +3,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildApp } from './helpers.ts';
+import { BFF_CONTEXT, buildApp } from './helpers.ts';
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
   'defaults (created secret)': {},
@@ -39,6 +39,16 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
   'rotation: generation 1 retired': {
     signingKeyGenerations: '2',
+  },
+  'bff mode (session keys, credentialed CORS), break-glass reader of the client secret': {
+    ...BFF_CONTEXT,
+    breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/BreakGlass',
+  },
+  'bff mode under a base path, private_key_jwt': {
+    ...BFF_CONTEXT,
+    basePath: '/auth',
+    redirectUri: 'https://app.example.com/auth/callback',
+    clientAuthMethod: 'private_key_jwt',
   },
 };
 
@@ -92,8 +102,8 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   }, 60_000);
 
-  it('passes synthesis through Validations for the real stack', () => {
-    const { app } = buildApp({});
+  it.each([['relay', {}], ['bff', BFF_CONTEXT]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
+    const { app } = buildApp(context);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
   }, 60_000);

@@ -107,6 +107,15 @@ describe('one rule per setting, in the functions and in the deployment', () => {
     expect(deploymentProblems({ issuer: 'https://tenant.auth0.com/?x=1' })).toEqual({ issuer: expect.stringMatching(/query/) });
   });
 
+  it('allowed redirect URIs: required by relay\'s functions (whose environment has no PROXY_MODE) and a relay deployment, not a bff one', () => {
+    const { PROXY_MODE: _bff, ...relay } = ENV;
+    for (const load of [loadParConfig, loadTokenConfig]) {
+      expect(() => load({ ...relay, ALLOWED_REDIRECT_URIS: undefined })).toThrow(expect.objectContaining({ variable: 'ALLOWED_REDIRECT_URIS' }));
+    }
+    expect(deploymentProblems({ allowedRedirectUris: undefined })).toEqual({ allowedRedirectUris: 'is required with proxyMode=relay' });
+    expect(deploymentProblems({ allowedRedirectUris: undefined, proxyMode: 'bff', redirectUri: 'https://app.example.com/callback' })).toEqual({});
+  });
+
   it('allowed origins are required by both', () => {
     expect(functionProblem({ ALLOWED_ORIGINS: undefined })).toBe('ALLOWED_ORIGINS');
     expect(deploymentProblems({ allowedOrigins: undefined })).toEqual({ allowedOrigins: expect.stringMatching(/is required/) });
