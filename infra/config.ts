@@ -14,7 +14,9 @@ import {
   CLIENT_ASSERTION_KID,
   CLIENT_AUTH_METHOD,
   CLIENT_SECRET_ARN,
+  CONTENT_SECURITY_POLICY,
   defaultReservations,
+  EDGE,
   DEPLOYMENT_SETTINGS,
   FUNCTION_SETTINGS,
   KEY_SPEC,
@@ -28,6 +30,8 @@ import {
   SIGNING_ALG,
   SIGNING_KEY_GENERATIONS,
   SIGNING_KID,
+  SPA_ORIGIN,
+  SPA_PATH,
   STACK_NAME,
   THROTTLE_BURST_LIMIT,
   THROTTLE_RATE_LIMIT,
@@ -114,6 +118,8 @@ export interface InfraConfig {
   /** Reserved concurrent executions per function; undefined: none reserved. */
   readonly reservedConcurrency?: Readonly<Record<FunctionName, number>>;
   readonly throttle: ThrottleConfig;
+  /** The CloudFront distribution in front of the SPA and the proxy (infra/edge.ts); absent without `edge=true`. */
+  readonly edge?: EdgeConfig;
   /**
    * The functions' variables the context sets, by name, as they read them: what the stack passes on
    * (each function gets those of its settings). Unset ones are left out, so the functions' defaults
@@ -121,6 +127,20 @@ export interface InfraConfig {
    */
   readonly environment: Readonly<Record<string, string>>;
 }
+
+export interface EdgeConfig {
+  /** A local build folder uploaded to the SPA bucket. */
+  readonly spaPath?: string;
+  /** An existing https origin serving the SPA instead of the bucket. */
+  readonly spaOrigin?: string;
+  readonly contentSecurityPolicy: string;
+}
+
+/**
+ * bff mode behind the edge: the bff's own URLs are the distribution's, known only at deploy time, so
+ * the stack derives them (infra/par-proxy-stack.ts) and these keys are no longer required.
+ */
+const DERIVED_AT_THE_EDGE: readonly Setting[] = [REDIRECT_URI, ALLOWED_ORIGINS];
 
 export class InfraConfigError extends Error {
   override readonly name = 'InfraConfigError';
@@ -174,7 +194,8 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
     if (get(key) !== undefined) problems.push({ name: key, reason });
   }
   for (const setting of SETTINGS) if (setting.context !== undefined) s.get(setting);
-  problems.push(...s.problems);
+  const derived = s.get(EDGE) === 'true' && s.get(PROXY_MODE) === 'bff' ? DERIVED_AT_THE_EDGE.map((setting) => setting.context) : [];
+  problems.push(...s.problems.filter((problem) => !(problem.missing && derived.includes(problem.name))));
   const config = deploymentConfig(s, source, problems);
   if (problems.length > 0) throw new InfraConfigError(order(problems));
   return config;
@@ -220,6 +241,10 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const signingKeyGenerations = generations(s, SIGNING_KEY_GENERATIONS, ACTIVE_SIGNING_KEY, signingKid, SIGNING_KID, refuse);
   const assertionKeyGenerations = generations(s, ASSERTION_KEY_GENERATIONS, ACTIVE_ASSERTION_KEY, assertionKid, CLIENT_ASSERTION_KID, refuse);
 
+  if (s.given(SPA_PATH) && s.given(SPA_ORIGIN)) refuse(SPA_ORIGIN, 'and spaPath exclude each other: the SPA comes either from a local build folder or from an existing origin');
+  const edge: EdgeConfig | undefined =
+    s.get(EDGE) === 'true' ? { spaPath: s.get(SPA_PATH), spaOrigin: s.get(SPA_ORIGIN), contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY) } : undefined;
+
   const reserved = s.get(RESERVED_CONCURRENCY);
   const environment: Record<string, string> = {};
   for (const setting of FUNCTION_SETTINGS) {
@@ -233,7 +258,8 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
     proxyMode,
     basePath,
     clientAuthMethod,
-    allowedOrigins: s.get(ALLOWED_ORIGINS),
+    // Empty only in bff mode behind the edge, whose one origin is the distribution's (derived).
+    allowedOrigins: s.get(ALLOWED_ORIGINS) ?? [],
     signingAlg: s.get(SIGNING_ALG),
     keySpec: s.get(KEY_SPEC),
     signingKeyGenerations,
@@ -249,6 +275,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
     memorySize: s.get(MEMORY_SIZE),
     reservedConcurrency: reserved === 'off' ? undefined : (reserved ?? defaultReservations()),
     throttle: { rateLimit: s.get(THROTTLE_RATE_LIMIT), burstLimit: s.get(THROTTLE_BURST_LIMIT) },
+    ...(edge === undefined ? {} : { edge }),
     environment,
   };
 }

@@ -33,7 +33,7 @@ const ACCESS_LOG_FIELDS = {
 export interface ProxyHttpApiProps {
   /** Each function with the routes its spec declares: the API's whole surface (anything else gets API Gateway's 404). */
   readonly functions: ReadonlyArray<{ readonly spec: FunctionSpec; readonly fn: lambda.IFunction }>;
-  /** Origins the browser may call from; API Gateway answers their preflights. */
+  /** Origins the browser may call from; API Gateway answers their preflights. Empty: no CORS at all. */
   readonly allowedOrigins: readonly string[];
   /** The prefix of the routes of functions with `underBasePath` (bff mode's BASE_PATH); '' for none. */
   readonly basePath: string;
@@ -63,7 +63,8 @@ export class ProxyHttpApi extends Construct {
       // API Gateway answers every preflight itself, before any function, and replaces the functions'
       // CORS headers with its own: this must allow what the handlers' originCheck allows
       // (functions/app/http.ts), no more (test/infra/contract.test.ts compares the two).
-      corsPreflight: {
+      // None without origins: behind the edge in bff mode the SPA calls on its own origin.
+      corsPreflight: props.allowedOrigins.length === 0 ? undefined : {
         allowOrigins: [...props.allowedOrigins],
         allowMethods: [...corsMethods(specs), apigw.CorsHttpMethod.OPTIONS],
         allowHeaders: sessions ? ['content-type', CSRF_HEADER] : ['content-type'],

@@ -1,8 +1,9 @@
-import { Annotations, App, CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, App, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { functionsFor, hasCapability, JWKS_PATH, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
+import { bffEdgeEnvironment, Edge } from './edge.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
 import { ProxyHttpApi, routePath } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
@@ -39,6 +40,8 @@ export class ParProxyStack extends Stack {
   readonly functions: ProxyFunctions;
   readonly httpApi: ProxyHttpApi;
   readonly monitoring: Monitoring;
+  /** With `edge=true`: the CloudFront distribution in front of the SPA and the proxy. */
+  readonly edge?: Edge;
 
   constructor(scope: Construct, id: string, props: ParProxyStackProps) {
     super(scope, id, props);
@@ -61,6 +64,10 @@ export class ParProxyStack extends Stack {
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    // The bff behind the edge lives at the distribution's URL, known once the distribution (built after
+    // the API, which needs the functions) exists: a lazy token, resolved at synthesis.
+    const siteUrl = `https://${Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
+    const derivedEnvironment = config.edge !== undefined && sessions ? bffEdgeEnvironment(siteUrl, config.basePath) : {};
     this.functions = new ProxyFunctions(this, 'Functions', {
       config,
       keys: this.keys,
@@ -68,6 +75,7 @@ export class ParProxyStack extends Stack {
       sessionKeys: this.sessionKeys,
       logRetention: LOG_RETENTION,
       functions: specs,
+      derivedEnvironment,
     });
     this.httpApi = new ProxyHttpApi(this, 'HttpApi', {
       functions: this.functions.deployed,
@@ -83,15 +91,27 @@ export class ParProxyStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    if (config.edge !== undefined) {
+      this.edge = new Edge(this, 'Edge', {
+        config: config.edge,
+        apiUrl: this.httpApi.url,
+        specs,
+        basePath: config.basePath,
+        logRetentionDays: LOG_RETENTION,
+      });
+      new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
+    }
+    const crossSite = sessions && this.edge === undefined;
+
     // What the SPA calls: every route but the JWKS, which authorization servers read.
     const called = specs.flatMap((spec) =>
       spec.routes.filter((route) => route.path !== JWKS_PATH).map((route) => `${route.method} ${routePath(spec, route.path, config.basePath)}`),
     );
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.url,
-      description: `Base URL of the proxy: ${called.join(', ')}${sessions ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
+      description: `Base URL of the proxy: ${called.join(', ')}${crossSite ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
     });
-    if (sessions) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
+    if (crossSite) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
     new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
     keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
     if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);

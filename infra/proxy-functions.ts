@@ -63,15 +63,22 @@ export function stackEnvironment(
 
 /**
  * The environment of one function: each setting it reads (functions/settings/table.ts, by its
- * capabilities), from the context or from the stack. Unset values are left out rather than set
+ * capabilities), from the context, from the stack, or derived from other resources (`derived`: the
+ * edge's URLs, tokens of the distribution) for what the context leaves unset. Unset values are left out rather than set
  * empty, so the functions' defaults apply.
  */
-export function functionEnvironment(fn: FunctionSpec, config: InfraConfig, stack: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function functionEnvironment(
+  fn: FunctionSpec,
+  config: InfraConfig,
+  stack: Readonly<Record<string, string | undefined>>,
+  derived: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const setting of settingsOf(fn)) {
     const name = setting.env!;
     if (setting.fromStack && !(name in stack)) throw new Error(`${name} is filled by the stack, which sets no value for it (stackEnvironment)`);
-    const value = setting.fromStack ? stack[name] : config.environment[name];
+    // The context wins; a derived value (the edge's own URLs) fills only what it leaves unset.
+    const value = setting.fromStack ? stack[name] : (config.environment[name] ?? derived[name]);
     if (value !== undefined) env[name] = value;
   }
   // NODE_OPTIONS=--enable-source-maps is deliberately absent: it costs cold-start time and makes
@@ -89,6 +96,8 @@ export interface ProxyFunctionsProps {
   readonly logRetention: logs.RetentionDays;
   /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
+  /** Variables by name for the context keys left unset, from resources built later (CDK tokens). */
+  readonly derivedEnvironment?: Readonly<Record<string, string>>;
 }
 
 export interface DeployedFunction {
@@ -144,7 +153,7 @@ export class ProxyFunctions extends Construct {
         description: spec.description,
         role,
         logGroup,
-        environment: functionEnvironment(spec, config, stack),
+        environment: functionEnvironment(spec, config, stack, props.derivedEnvironment),
         bundling: cdkBundlingOptions(),
       });
       grantCapabilities(spec, role, props);

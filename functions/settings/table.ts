@@ -501,6 +501,51 @@ export const THROTTLE_BURST_LIMIT = {
   default: '100',
 } as const satisfies Setting;
 
+// The edge (issue 13): one CloudFront origin for the SPA and the proxy (infra/edge.ts).
+
+/** `true`: a CloudFront distribution serves the SPA and the proxy's routes on one origin. */
+export const EDGE = {
+  context: 'edge',
+  // A string, not `boolean`: the settings below apply under a condition on its value.
+  rule: (raw) => oneOf(raw, ['true', 'false'] as const),
+  default: 'false',
+} as const satisfies Setting;
+
+const WITH_EDGE = { setting: EDGE, is: ['true'] } as const;
+
+/** A local build folder of the SPA, uploaded to the edge's bucket at deploy time. */
+export const SPA_PATH = {
+  context: 'spaPath',
+  rule: (raw) => printable(raw, 1024),
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+/** An existing https origin serving the SPA, instead of the edge's bucket. */
+export const SPA_ORIGIN = {
+  context: 'spaOrigin',
+  rule: (raw, at) => {
+    const origin = url(raw, at, { origin: true });
+    // CloudFront fetches it from AWS: neither plain http nor this machine's loopback.
+    if (!origin.startsWith('https://') || LOOPBACK_ORIGIN.test(origin)) invalid(`must be an https origin CloudFront can reach, got ${raw}`);
+    return origin;
+  },
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+const LOOPBACK_ORIGIN = /^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+/**
+ * The SPA's Content-Security-Policy at the edge. The default allows only the site itself; leaving
+ * for the authorization server is a navigation, which no CSP directive restricts (form-action is
+ * left out for that reason: it would also govern a form's redirect to the authorization server).
+ */
+export const CONTENT_SECURITY_POLICY = {
+  context: 'contentSecurityPolicy',
+  rule: (raw) => printable(raw, 1783),
+  default: "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'",
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
 export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   STACK_NAME,
   KEY_SPEC,
@@ -518,4 +563,8 @@ export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   RESERVED_CONCURRENCY,
   THROTTLE_RATE_LIMIT,
   THROTTLE_BURST_LIMIT,
+  EDGE,
+  SPA_PATH,
+  SPA_ORIGIN,
+  CONTENT_SECURITY_POLICY,
 ];

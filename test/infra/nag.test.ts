@@ -1,9 +1,17 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BFF_CONTEXT, buildApp } from './helpers.ts';
+
+/** A stand-in SPA build for the edge's upload (removed after the run). */
+const SPA_BUILD = mkdtempSync(join(tmpdir(), 'spa-'));
+writeFileSync(join(SPA_BUILD, 'index.html'), '<!doctype html><title>SPA</title>');
+afterAll(() => rmSync(SPA_BUILD, { recursive: true, force: true }));
 
 const VARIANTS: Record<string, Record<string, unknown>> = {
   'defaults (created secret)': {},
@@ -49,6 +57,22 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     basePath: '/auth',
     redirectUri: 'https://app.example.com/auth/callback',
     clientAuthMethod: 'private_key_jwt',
+  },
+  'edge: relay mode, the SPA from a build folder': {
+    edge: 'true',
+    spaPath: SPA_BUILD,
+  },
+  'edge: bff mode under a base path, URLs derived from the distribution, an existing SPA origin': {
+    ...BFF_CONTEXT,
+    edge: 'true',
+    basePath: '/auth',
+    redirectUri: undefined,
+    allowedOrigins: undefined,
+    spaOrigin: 'https://spa.example.com',
+  },
+  'edge: bff mode, an empty SPA bucket': {
+    ...BFF_CONTEXT,
+    edge: 'true',
   },
 };
 
@@ -102,7 +126,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   }, 60_000);
 
-  it.each([['relay', {}], ['bff', BFF_CONTEXT]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
+  it.each([['relay', {}], ['bff', BFF_CONTEXT], ['bff behind the edge', { ...BFF_CONTEXT, edge: 'true' }]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
     const { app } = buildApp(context);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();

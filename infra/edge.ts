@@ -1,0 +1,216 @@
+import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../functions/manifest.ts';
+import type { EdgeConfig } from './config.ts';
+import { routePath } from './http-api.ts';
+
+/** HSTS max-age: two years, the value hstspreload.org asks for (preload itself stays off: it is hard to undo). */
+export const HSTS_MAX_AGE = Duration.days(730);
+
+export interface EdgeProps {
+  readonly config: EdgeConfig;
+  /** The API's base URL (`https://<id>.execute-api.<region>.<suffix>`), a token. */
+  readonly apiUrl: string;
+  /** The deployed functions' specs: their routes are the proxy's behaviours. */
+  readonly specs: readonly FunctionSpec[];
+  readonly basePath: string;
+  /** Days the access logs are kept: the log groups' retention. */
+  readonly logRetentionDays: number;
+}
+
+/**
+ * The path patterns CloudFront sends to the API: every route of the functions, a route's variable
+ * part (`/api/{name}/{proxy+}`) as `*`, and under a base path the one prefix `<basePath>/*`.
+ */
+export function proxyPathPatterns(specs: readonly FunctionSpec[], basePath: string): string[] {
+  const patterns = specs.flatMap((spec) =>
+    spec.routes.map((route) => {
+      if (spec.underBasePath === true && basePath !== '') return `${basePath}/*`;
+      const path = routePath(spec, route.path, basePath);
+      const variable = path.indexOf('/{');
+      return variable === -1 ? path : `${path.slice(0, variable)}/*`;
+    }),
+  );
+  return [...new Set(patterns)];
+}
+
+/**
+ * The bff's own URLs on the distribution (`https://<domain>`), for the keys the context leaves
+ * unset: its callback, where the browser lands, and the one origin its pages call from.
+ */
+export function bffEdgeEnvironment(siteUrl: string, basePath: string): Record<string, string> {
+  return { REDIRECT_URI: `${siteUrl}${basePath}/callback`, APP_URL: `${siteUrl}/`, ALLOWED_ORIGINS: siteUrl };
+}
+
+/**
+ * One CloudFront origin for the SPA and the proxy, so that the bff's cookie is first-party and the
+ * relay's calls are same-origin: the SPA (a private bucket read through origin access control, or an
+ * existing origin) by default, the proxy's routes to the HTTP API uncached.
+ */
+export class Edge extends Construct {
+  readonly distribution: cloudfront.Distribution;
+  readonly logsBucket: s3.Bucket;
+  readonly spaBucket?: s3.Bucket;
+  readonly headers: cloudfront.ResponseHeadersPolicy;
+
+  constructor(scope: Construct, id: string, props: EdgeProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.logsBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // CloudFront standard logging writes with the awslogsdelivery account's ACL and cannot use SSE-KMS.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // Client IP addresses: kept as long as the API's access logs, then gone.
+      lifecycleRules: [{ expiration: Duration.days(props.logRetentionDays) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.logsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access log bucket itself: logging its own accesses into itself would loop, and another bucket for it ' +
+        'would need one too. Its writes come only from CloudFront log delivery; reads need the account\'s own S3 permissions.',
+    });
+
+    this.headers = new cloudfront.ResponseHeadersPolicy(this, 'SpaHeaders', {
+      comment: 'The SPA: HSTS, no framing, no sniffing, no referrer, a strict CSP',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: HSTS_MAX_AGE, includeSubdomains: true, preload: false, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        // The callback URL carries the code and state in its query: no-referrer keeps them out of every
+        // request the page makes, same-origin ones too (whose Referer CloudFront's logs would record).
+        // The bff's POSTs are fetch() calls, which still send Origin under no-referrer.
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: config.contentSecurityPolicy, override: true },
+      },
+    });
+
+    if (config.spaOrigin === undefined) this.spaBucket = spaBucket(this);
+    const spaOrigin = this.spaBucket === undefined ? httpsOrigin(config.spaOrigin!) : S3BucketOrigin.withOriginAccessControl(this.spaBucket);
+    // The API's host: execute-api answers on its own name only, so Host is not forwarded (below).
+    const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY });
+    const proxy: cloudfront.BehaviorOptions = {
+      origin: apiOrigin,
+      // Never redirect a POST: a redirected body is lost, and http is refused outright.
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      // Sessions, codes and tokens: nothing of the proxy's is ever cached at the edge.
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      // Cookies, query and headers reach the functions as sent, except Host.
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+    };
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'PAR proxy: the SPA and the proxy on one origin',
+      defaultRootObject: this.spaBucket === undefined ? undefined : 'index.html',
+      defaultBehavior: {
+        origin: spaOrigin,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: this.headers,
+      },
+      additionalBehaviors: Object.fromEntries(proxyPathPatterns(props.specs, props.basePath).map((pattern) => [pattern, proxy])),
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: this.logsBucket,
+      logFilePrefix: 'cloudfront/',
+      // Cookies are the bff's sealed sessions: never in a log line.
+      logIncludesCookies: false,
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason:
+        'No geo restriction: the SPA\'s users sign in from wherever they are, and a country block is no access control. ' +
+        'A deployment that must serve only some countries can add one; the authorization server decides who signs in.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'WAF comes in the next slice of issue 13: a CloudFront web ACL must live in us-east-1, a cross-region stack. ' +
+        'Until then the API stage throttling and the functions\' own checks bound abuse.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR4',
+      reason:
+        'The default *.cloudfront.net certificate keeps CloudFront\'s TLSv1 security policy, which cannot be raised without ' +
+        'a custom certificate; acknowledged until a custom domain with an ACM certificate (next slice of issue 13) sets TLSv1.2_2021.',
+    });
+    if (this.spaBucket !== undefined && config.spaPath !== undefined) {
+      new s3deploy.BucketDeployment(this, 'SpaDeployment', {
+        sources: [s3deploy.Source.asset(config.spaPath)],
+        destinationBucket: this.spaBucket,
+        // A new build replaces the old one, and CloudFront drops what it cached of it.
+        prune: true,
+        distribution: this.distribution,
+        distributionPaths: ['/*'],
+      });
+      acknowledgeDeploymentHandler(this, this.spaBucket);
+    }
+  }
+}
+
+/** A private bucket that only the distribution reads (origin access control, its bucket policy). */
+function spaBucket(scope: Construct): s3.Bucket {
+  const bucket = new s3.Bucket(scope, 'Spa', {
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason:
+      'Read only through CloudFront (origin access control, bucket policy limited to this distribution), whose standard ' +
+      'logs record every request; writes come from the deployment. S3 server access logs would repeat the edge logs.',
+  });
+  return bucket;
+}
+
+/**
+ * BucketDeployment's handler is the CDK's own function (a singleton of the stack), whose role and
+ * runtime this stack does not choose: each of its findings, named, with why it is acceptable.
+ */
+function acknowledgeDeploymentHandler(scope: Construct, bucket: s3.Bucket): void {
+  const stack = Stack.of(scope);
+  const handler = stack.node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (handler === undefined) throw new Error('BucketDeployment created no handler function');
+  const bucketId = (stack.resolve(bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const qualifier = (stack.synthesizer as { bootstrapQualifier?: string }).bootstrapQualifier ?? 'hnb659fds';
+  const why =
+    'The CDK\'s BucketDeployment handler, run only by CloudFormation at deploy time to copy the SPA build from the ' +
+    'bootstrap asset bucket into the SPA bucket and invalidate the distribution; the CDK builds its role and runtime.';
+  Validations.of(handler).acknowledge(
+    { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: `${why} The managed policy only lets it write its own logs.` },
+    ...['s3:GetBucket*', 's3:GetObject*', 's3:List*'].map((action) => ({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${why} ${action} is the CDK's read grant on the asset bucket (and the SPA bucket it syncs).`,
+    })),
+    ...['s3:Abort*', 's3:DeleteObject*'].map((action) => ({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${why} ${action} is the CDK's write grant on the SPA bucket: prune deletes files the new build no longer has.`,
+    })),
+    {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-${qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*]`,
+      reason: `${why} The asset object's key is a content hash known only at publish time: the grant covers the bootstrap asset bucket.`,
+    },
+    { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${why} The objects of the SPA bucket, every file of the build.` },
+    { id: 'AwsSolutions-IAM5[Resource::*]', reason: `${why} cloudfront:CreateInvalidation and GetInvalidation take no resource narrower than * in the CDK's grant.` },
+    { id: 'AwsSolutions-L1', reason: `${why} Its runtime is the one the CDK version pins; it is upgraded with aws-cdk-lib, not by this stack.` },
+  );
+}
+
+/** An existing origin serving the SPA, by https only. */
+function httpsOrigin(origin: string): cloudfront.IOrigin {
+  const url = new URL(origin);
+  return new HttpOrigin(url.hostname, {
+    protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+    ...(url.port === '' ? {} : { httpsPort: Number(url.port) }),
+  });
+}
