@@ -12,7 +12,7 @@ import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
 /**
- * Until the edge (issue 13) serves the API on the SPA's site, a bff deployment answers on an
+ * Without the edge (`edge=true`, infra/edge.ts) serving the API on the SPA's site, a bff deployment answers on an
  * execute-api URL: another site than the SPA's, whose cookies Safari and Firefox drop as third-party.
  */
 export const BFF_SAME_SITE_WARNING =
