@@ -229,6 +229,61 @@ describe('edge=true, bff mode under a base path, URLs derived from the distribut
   });
 });
 
+/** The resources each resource references (Ref, Fn::GetAtt, DependsOn), by logical id. */
+function references(template: Synthesized['template']): Map<string, Set<string>> {
+  const all = template.toJSON().Resources as Record<string, { DependsOn?: string | string[] }>;
+  const graph = new Map<string, Set<string>>();
+  const walk = (value: unknown, into: Set<string>): void => {
+    if (Array.isArray(value)) value.forEach((item) => walk(item, into));
+    else if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === 'Ref' && typeof inner === 'string' && inner in all) into.add(inner);
+        else if (key === 'Fn::GetAtt') into.add((inner as [string])[0]);
+        else walk(inner, into);
+      }
+    }
+  };
+  for (const [id, resource] of Object.entries(all)) {
+    const into = new Set<string>([resource.DependsOn ?? []].flat());
+    walk(resource, into);
+    graph.set(id, into);
+  }
+  return graph;
+}
+
+/** A cycle of references, as logical ids, or undefined: CloudFormation refuses a template with one. */
+function cycleIn(graph: Map<string, Set<string>>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (id: string, path: string[]): string[] | undefined => {
+    if (state.get(id) === 'done') return undefined;
+    if (state.get(id) === 'open') return [...path.slice(path.indexOf(id)), id];
+    state.set(id, 'open');
+    for (const next of graph.get(id) ?? []) {
+      const cycle = visit(next, [...path, id]);
+      if (cycle !== undefined) return cycle;
+    }
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of graph.keys()) {
+    const cycle = visit(id, []);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
+}
+
+describe('edge=true: the bff reads the distribution\'s URL, the distribution the API\'s', () => {
+  it('no reference cycle (functions -> distribution -> API, never back)', () => {
+    const synth = synthesize({ ...BFF_CONTEXT, ...EDGE, basePath: '/auth', redirectUri: undefined, allowedOrigins: undefined });
+    const graph = references(synth.template);
+    const bffId = Object.keys(resources(synth.template, 'AWS::Lambda::Function')).find((id) => id.includes('Bff'))!;
+    expect(graph.get(bffId)).toContain(distributionOf(synth)[0]);
+    expect(cycleIn(graph)).toBeUndefined();
+    // The check finds one when there is one.
+    expect(cycleIn(new Map([['A', new Set(['B'])], ['B', new Set(['A'])]]))).toEqual(['A', 'B', 'A']);
+  }, SYNTH_TIMEOUT);
+});
+
 describe('edge=true, bff mode, values given in the context win', () => {
   it('the given redirectUri and origins are passed as they are; the bff routes without a base path are each routed', () => {
     const synth = synthesize({ ...BFF_CONTEXT, ...EDGE, appUrl: 'https://app.example.com/home' });
