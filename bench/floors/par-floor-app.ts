@@ -11,19 +11,34 @@ import { rawPost } from './raw-post.ts';
  * the (cached) client secret, answer the request_uri. No validation, no timeouts, no telemetry.
  */
 export function parFloorApp(env: NodeJS.ProcessEnv = process.env): Hono {
-  const kms = new KMSClient({});
-  const secrets = new SecretsManagerClient({});
-  const parEndpoint = new URL(env.PAR_ENDPOINT ?? `${env.ISSUER}oauth/par`);
-  const clientId = env.CLIENT_ID ?? '';
-  let secret: Promise<string> | undefined;
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-
+  const push = floorPusher(env, floorClientSecret(env, new SecretsManagerClient({})));
   const app = new Hono();
   app.post('/par', async (c) => {
-    const intent = await c.req.json<Record<string, unknown>>();
-    secret ??= secrets
+    const pushed = await push(await c.req.json<Record<string, unknown>>());
+    return c.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in }, 201);
+  });
+  return app;
+}
+
+/** The client secret, read once: GetSecretValue and JSON.parse, nothing else. */
+export function floorClientSecret(env: NodeJS.ProcessEnv, secrets: SecretsManagerClient): () => Promise<string> {
+  let secret: Promise<string> | undefined;
+  return () =>
+    (secret ??= secrets
       .send(new GetSecretValueCommand({ SecretId: env.CLIENT_SECRET_ID }))
-      .then((result) => (JSON.parse(result.SecretString ?? '{}') as { client_secret: string }).client_secret);
+      .then((result) => (JSON.parse(result.SecretString ?? '{}') as { client_secret: string }).client_secret));
+}
+
+/** Signs the intent as a request object with KMS and pushes it: the PAR endpoint's answer. */
+export function floorPusher(
+  env: NodeJS.ProcessEnv,
+  secret: () => Promise<string>,
+): (intent: Record<string, unknown>) => Promise<{ request_uri: string; expires_in: number }> {
+  const kms = new KMSClient({});
+  const parEndpoint = new URL(env.PAR_ENDPOINT ?? `${env.ISSUER}oauth/par`);
+  const clientId = env.CLIENT_ID ?? '';
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return async (intent) => {
     const iat = Math.floor(Date.now() / 1000);
     const header = { alg: 'PS256', typ: 'oauth-authz-req+jwt', kid: env.SIGNING_KID ?? 'floor' };
     const claims = { ...intent, iss: clientId, aud: env.ISSUER, client_id: clientId, iat, exp: iat + 60 };
@@ -37,9 +52,7 @@ export function parFloorApp(env: NodeJS.ProcessEnv = process.env): Hono {
       }),
     );
     const request = `${input}.${Buffer.from(Signature ?? []).toString('base64url')}`;
-    const form = new URLSearchParams({ client_id: clientId, client_secret: await secret, request });
-    const pushed = JSON.parse((await rawPost(parEndpoint, form.toString())).body) as { request_uri: string; expires_in: number };
-    return c.json({ request_uri: pushed.request_uri, expires_in: pushed.expires_in }, 201);
-  });
-  return app;
+    const form = new URLSearchParams({ client_id: clientId, client_secret: await secret(), request });
+    return JSON.parse((await rawPost(parEndpoint, form.toString())).body) as { request_uri: string; expires_in: number };
+  };
 }

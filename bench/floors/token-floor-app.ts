@@ -1,5 +1,6 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Hono } from 'hono';
+import { floorClientSecret } from './par-floor-app.ts';
 import { rawPost } from './raw-post.ts';
 
 /**
@@ -7,17 +8,13 @@ import { rawPost } from './raw-post.ts';
  * keep-alive form POST to the token endpoint, whose answer is passed through.
  */
 export function tokenFloorApp(env: NodeJS.ProcessEnv = process.env): Hono {
-  const secrets = new SecretsManagerClient({});
+  const secret = floorClientSecret(env, new SecretsManagerClient({}));
   const tokenEndpoint = new URL(env.TOKEN_ENDPOINT ?? `${env.ISSUER}oauth/token`);
-  let secret: Promise<string> | undefined;
 
   const app = new Hono();
   app.post('/token', async (c) => {
     const body = await c.req.json<Record<string, string>>();
-    secret ??= secrets
-      .send(new GetSecretValueCommand({ SecretId: env.CLIENT_SECRET_ID }))
-      .then((result) => (JSON.parse(result.SecretString ?? '{}') as { client_secret: string }).client_secret);
-    const form = new URLSearchParams({ ...body, client_id: env.CLIENT_ID ?? '', client_secret: await secret });
+    const form = new URLSearchParams({ ...body, client_id: env.CLIENT_ID ?? '', client_secret: await secret() });
     const answer = await rawPost(tokenEndpoint, form.toString());
     return c.json(JSON.parse(answer.body) as object, 200, { 'Cache-Control': 'no-store' });
   });

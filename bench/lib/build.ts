@@ -18,7 +18,13 @@ export const FLOORS = {
   'par-floor': 'floors/par-floor.ts',
   'token-floor': 'floors/token-floor.ts',
   'jwks-floor': 'floors/jwks-floor.ts',
+  'bff-floor': 'floors/bff-floor.ts',
   hello: 'floors/hello.ts',
+  // The bff split by route group (bench/split/): what four functions would deploy instead of one.
+  'split-par': 'split/par.ts',
+  'split-callback': 'split/callback.ts',
+  'split-session': 'split/session.ts',
+  'split-api': 'split/api.ts',
   'server-par': 'servers/par.ts',
   'server-par-floor': 'servers/par-floor.ts',
   'server-hello': 'servers/hello.ts',

@@ -4,9 +4,11 @@ import { startFakeSecretsManager, type FakeSecretsManager } from '../../local/fa
 import {
   startScriptedAuthorizationServer,
   type Endpoint,
+  type Script,
   type ScriptedAuthorizationServer,
 } from '../../test/helpers/scripted-authorization-server.ts';
 import { apiEvent, CODE_CHALLENGE } from '../../test/helpers/events.ts';
+import { startBffFakes, type BffFakes } from './bff-fakes.ts';
 
 /**
  * The upstreams every measurement talks to, in this (the parent) process so that their CPU is not
@@ -30,6 +32,9 @@ export interface Fakes {
   readonly as: ScriptedAuthorizationServer;
   /** What every function's process gets: AWS SDK variables pointing at the fakes, and the config. */
   readonly env: Record<string, string>;
+  /** The bff's upstream (the API), cookies, events; `bffEnv` is the bff's whole environment. */
+  readonly bff: BffFakes;
+  readonly bffEnv: Record<string, string>;
   readonly endpoints: Record<'PAR_ENDPOINT' | 'AUTHORIZATION_ENDPOINT' | 'TOKEN_ENDPOINT', string>;
   counts(): RemoteCounts;
   /** Forgets the authorization server's recorded requests (it keeps every one, and scans them per request). */
@@ -41,7 +46,11 @@ export interface RemoteCounts {
   readonly kms: Readonly<Record<string, number>>;
   readonly secretsManager: number;
   readonly as: Readonly<Record<Endpoint, number>>;
+  /** Requests that reached the bff's API upstream. */
+  readonly api: number;
 }
+
+const ENDPOINTS = ['discovery', 'par', 'token', 'jwks', 'revocation'] as const satisfies readonly Endpoint[];
 
 export async function startFakes(): Promise<Fakes> {
   const kms = await startFakeKms();
@@ -57,14 +66,6 @@ export async function startFakes(): Promise<Fakes> {
   );
   // Counts survive resetRecords: the remote-call figures are deltas of these.
   const asCounts: Record<Endpoint, number> = { discovery: 0, par: 0, token: 0, jwks: 0, revocation: 0 };
-  const counted = (endpoint: Endpoint) => () => {
-    asCounts[endpoint] += 1;
-    return undefined;
-  };
-  const scriptAll = () => {
-    for (const endpoint of ['discovery', 'par', 'token'] as const) as.script(endpoint, counted(endpoint));
-  };
-  scriptAll();
   const env = {
     AWS_REGION: FAKE_REGION,
     AWS_ACCESS_KEY_ID: 'bench',
@@ -79,11 +80,25 @@ export async function startFakes(): Promise<Fakes> {
     ALLOWED_ORIGINS: ORIGIN,
     ALLOWED_REDIRECT_URIS: REDIRECT_URI,
   };
+  const bff = await startBffFakes({ issuer: as.issuer, clientId: CLIENT_ID, origin: ORIGIN, redirectUri: REDIRECT_URI, secretsManager });
+  const scripts: Partial<Record<Endpoint, Script>> = bff.scripts;
+  const scriptAll = () => {
+    for (const endpoint of ENDPOINTS) {
+      as.script(endpoint, (call, form, headers) => {
+        asCounts[endpoint] += 1;
+        return scripts[endpoint]?.(call, form, headers);
+      });
+    }
+  };
+  scriptAll();
+  const { ALLOWED_REDIRECT_URIS: _relayOnly, ...shared } = env;
   return {
     kms,
     secretsManager,
     as,
     env,
+    bff,
+    bffEnv: { ...shared, ...bff.env },
     endpoints: {
       PAR_ENDPOINT: `${as.issuer}oauth/par`,
       AUTHORIZATION_ENDPOINT: `${as.issuer}authorize`,
@@ -93,13 +108,14 @@ export async function startFakes(): Promise<Fakes> {
       kms: Object.fromEntries(kms.calls),
       secretsManager: secretsManager.totalCalls(),
       as: { ...asCounts },
+      api: bff.api.count(),
     }),
     resetRecords: () => {
       as.reset(); // also drops the scripts
       scriptAll();
     },
     close: async () => {
-      await Promise.all([kms.close(), secretsManager.close(), as.close()]);
+      await Promise.all([kms.close(), secretsManager.close(), as.close(), bff.api.close()]);
     },
   };
 }
@@ -113,10 +129,11 @@ export function perRequest(before: RemoteCounts, after: RemoteCounts, requests: 
   }
   const secrets = after.secretsManager - before.secretsManager;
   if (secrets !== 0) out['SecretsManager GetSecretValue'] = secrets / requests;
-  for (const endpoint of ['discovery', 'par', 'token'] as const) {
+  for (const endpoint of ENDPOINTS) {
     const delta = after.as[endpoint] - before.as[endpoint];
     if (delta !== 0) out[`AS ${endpoint}`] = delta / requests;
   }
+  if (after.api !== before.api) out.API = (after.api - before.api) / requests;
   return out;
 }
 

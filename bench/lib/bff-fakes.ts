@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { FakeSecretsManager } from '../../local/fake-secrets-manager.ts';
+import {
+  bffEvent,
+  realisticAccessToken,
+  realisticClaims,
+  realisticSession,
+  sealWithDeployedKeys,
+  startCountingApi,
+  type CountingApi,
+} from '../../test/helpers/bff-fixtures.ts';
+import type { Script } from '../../test/helpers/scripted-authorization-server.ts';
+
+/**
+ * What the bff's measurements add to the fakes (bench/lib/fakes.ts): the session-keys secret, an
+ * API upstream that counts what reaches it, an ID-token signing key published at the scripted
+ * authorization server's jwks_uri, the token endpoint's answers to the bff's code exchange and
+ * refresh, and the sealed cookies, sealed once here with the bff's own key derivation
+ * (SessionKeySource): the bff and its floor open the very same bytes.
+ */
+export interface BffFakes {
+  readonly api: CountingApi;
+  /** The bff's settings, on top of the fakes' environment (without ALLOWED_REDIRECT_URIS: relay only). */
+  readonly env: Record<string, string>;
+  readonly events: Readonly<Record<BffEventName, APIGatewayProxyEventV2>>;
+  /** The sealed session cookie's value, in bytes (one cookie: below the 3800-byte chunk size). */
+  readonly sessionCookieBytes: number;
+  /** The token and jwks scripts, for the scripted server (its reset drops them). */
+  readonly scripts: { readonly token: Script; readonly jwks: Script };
+}
+
+export type BffEventName = 'session' | 'api' | 'apiRefresh' | 'par' | 'callback';
+
+export const BFF_EXPECTED_STATUS: Readonly<Record<BffEventName, number>> = { session: 200, api: 200, apiRefresh: 200, par: 201, callback: 303 };
+
+/** The code the bff's callback redeems; other codes (relay's /token) get the scripted server's default answer. */
+const BFF_CODE = 'bench-bff-code-Qw3rTy';
+
+export async function startBffFakes(options: {
+  issuer: string;
+  clientId: string;
+  origin: string;
+  redirectUri: string;
+  secretsManager: FakeSecretsManager;
+}): Promise<BffFakes> {
+  const { issuer, clientId, origin, secretsManager } = options;
+  const api = await startCountingApi();
+  const keys = secretsManager.createSecret('bench/session-keys', randomBytes(32).toString('base64url'));
+  const now = Math.floor(Date.now() / 1000);
+
+  // The callback's ID token: signed once, with the nonce of the login cookie below.
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-as-key', alg: 'RS256', use: 'sig' };
+  const login = { v: 1, state: random43(), nonce: random43(), code_verifier: random43(), return_to: '/orders', iat: now, exp: now + 3600 };
+  const idToken = await new SignJWT({ ...realisticClaims(issuer, clientId, now), nonce: login.nonce })
+    .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' })
+    .sign(privateKey);
+  const answer = (refreshToken: boolean) => ({
+    access_token: realisticAccessToken(issuer, clientId, now),
+    token_type: 'Bearer',
+    expires_in: 86_400,
+    ...(refreshToken ? { refresh_token: `v1.${randomBytes(96).toString('base64url')}` } : {}),
+    id_token: idToken,
+    scope: 'openid profile email offline_access read:orders',
+  });
+  const codeAnswer = answer(true);
+  // Non-rotating refresh tokens (the default for confidential clients): no new refresh_token.
+  const refreshAnswer = answer(false);
+
+  const seal = (payload: { exp: number }, purpose: 'session' | 'login') => sealWithDeployedKeys(secretsManager.url, keys.arn, payload, purpose);
+  const [session, dueSession, loginCookie] = await Promise.all([
+    seal(realisticSession(issuer, clientId, now, 86_400), 'session'),
+    // Expires within REFRESH_WITHIN_SECONDS, so every API call with it refreshes first.
+    seal(realisticSession(issuer, clientId, now, 10), 'session'),
+    seal(login, 'login'),
+  ]);
+  const sessionCookie = (value: string) => [`__Host-bff-session=${value}`];
+
+  return {
+    api,
+    env: {
+      PROXY_MODE: 'bff',
+      REDIRECT_URI: options.redirectUri,
+      APP_URL: `${origin}/`,
+      SESSION_KEYS_SECRET_ID: keys.arn,
+      API_UPSTREAMS: JSON.stringify({ demo: api.url }),
+    },
+    events: {
+      session: bffEvent({ method: 'GET', path: '/session', origin, cookies: sessionCookie(session) }),
+      api: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(session) }),
+      apiRefresh: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(dueSession) }),
+      par: bffEvent({ method: 'POST', path: '/par', origin, body: JSON.stringify({ scope: 'openid profile email offline_access', return_to: '/orders' }) }),
+      // A navigation from the authorization server: no Origin, no X-CSRF (RFC 9207: iss in the response).
+      callback: bffEvent({
+        method: 'GET',
+        path: '/callback',
+        query: new URLSearchParams({ code: BFF_CODE, state: login.state, iss: issuer }).toString(),
+        csrf: false,
+        cookies: [`__Host-bff-login.${login.state.slice(0, 16)}=${loginCookie}`],
+      }),
+    },
+    sessionCookieBytes: session.length,
+    scripts: {
+      token: (_call, form) =>
+        form.get('grant_type') === 'refresh_token'
+          ? { status: 200, body: refreshAnswer }
+          : form.get('code') === BFF_CODE
+            ? { status: 200, body: codeAnswer }
+            : undefined,
+      jwks: () => ({ status: 200, body: { keys: [jwk] } }),
+    },
+  };
+}
+
+const random43 = () => randomBytes(32).toString('base64url');
