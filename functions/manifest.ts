@@ -142,3 +142,8 @@ export type FunctionName = (typeof FUNCTIONS)[number]['name'];
 export function hasCapability(fn: FunctionSpec, capabilities: readonly Capability[]): boolean {
   return fn.capabilities.some((capability) => capabilities.includes(capability));
 }
+
+/** A route's path on the API: under the base path for a function with `underBasePath`. */
+export function routePath(spec: FunctionSpec, path: string, basePath: string): string {
+  return `${spec.underBasePath === true ? basePath : ''}${path}`;
+}

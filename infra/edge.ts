@@ -4,9 +4,8 @@ import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import type { FunctionSpec } from '../functions/manifest.ts';
+import { routePath, type FunctionSpec } from '../functions/manifest.ts';
 import type { EdgeConfig } from './config.ts';
-import { routePath } from './http-api.ts';
 
 /** HSTS max-age: two years, the value hstspreload.org asks for (preload itself stays off: it is hard to undo). */
 export const HSTS_MAX_AGE = Duration.days(730);

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CSRF_HEADER } from '../functions/app/http.ts';
 import { API_METHODS } from '../functions/core/api-path.ts';
-import { hasCapability, type FunctionSpec, type HttpMethod } from '../functions/manifest.ts';
+import { hasCapability, routePath, type FunctionSpec, type HttpMethod } from '../functions/manifest.ts';
 import type { ThrottleConfig } from './config.ts';
 
 /**
@@ -117,10 +117,6 @@ export class ProxyHttpApi extends Construct {
   }
 }
 
-/** A route's path on the API: under the base path for a function with `underBasePath`. */
-export function routePath(spec: FunctionSpec, path: string, basePath: string): string {
-  return `${spec.underBasePath === true ? basePath : ''}${path}`;
-}
 
 /**
  * The routes' methods, for the CORS preflight answer. ANY (the bff's /api/...) is the methods the bff

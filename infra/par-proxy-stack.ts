@@ -1,11 +1,11 @@
 import { Annotations, App, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { functionsFor, hasCapability, JWKS_PATH, type FunctionSpec } from '../functions/manifest.ts';
+import { functionsFor, hasCapability, JWKS_PATH, routePath, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
 import { bffEdgeEnvironment, Edge } from './edge.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
-import { ProxyHttpApi, routePath } from './http-api.ts';
+import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';

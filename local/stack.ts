@@ -5,7 +5,7 @@ import { getRequestListener } from '@hono/node-server';
 import { calculateJwkThumbprint } from 'jose';
 import type { LogSink } from '../functions/app/observability.ts';
 import type { FromEnv } from '../functions/app/wiring.ts';
-import { functionsFor, type FunctionSpec, type Mode } from '../functions/manifest.ts';
+import { functionsFor, routePath, type FunctionSpec, type Mode } from '../functions/manifest.ts';
 import { bffDemoAssets, demoAssets } from './demo/assets.ts';
 import { startLocalResourceServer, type LocalResourceServer } from './resource-server.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
@@ -222,8 +222,7 @@ interface Route {
 
 /** API Gateway's route matching: exact, `{name}` one segment, a last `{proxy+}` the rest. */
 function routeMatcher(fn: FunctionSpec, path: string, basePath: string): (pathname: string) => boolean {
-  const full = `${fn.underBasePath === true ? basePath : ''}${path}`;
-  const pattern = full
+  const pattern = routePath(fn, path, basePath)
     .split('/')
     .map((segment) => (segment === '{proxy+}' ? '.+' : /^\{\w+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');

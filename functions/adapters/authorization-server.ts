@@ -129,11 +129,14 @@ const ERROR_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
 /** The OAuth error of an error response, if it has a well-formed one. */
 export function oauthError(response: HttpResponse): { error: string; description?: string } | undefined {
   const body = jsonObject(response.body);
-  const error = body?.error;
-  if (typeof error !== 'string' || !ERROR_CODE.test(error)) return undefined;
-  const description = body?.error_description;
-  return typeof description === 'string' && ERROR_DESCRIPTION.test(description) ? { error, description } : { error };
+  const { error, error_description: description } = body ?? {};
+  if (!isErrorCode(error)) return undefined;
+  return isErrorDescription(description) ? { error, description } : { error };
 }
+
+/** RFC 6749 4.1.2.1 and 5.2: an error code the proxy may echo, from a body or an authorization response. */
+export const isErrorCode = (raw: unknown): raw is string => typeof raw === 'string' && ERROR_CODE.test(raw);
+export const isErrorDescription = (raw: unknown): raw is string => typeof raw === 'string' && ERROR_DESCRIPTION.test(raw);
 
 /** RFC 9110 10.2.3, delta-seconds only; anything else (or nothing) becomes 1 s. Capped at an hour. */
 export function retryAfter(response: HttpResponse): number {
