@@ -111,10 +111,11 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     const pushed = await signAndPush(deps, intent, deadline);
     // Many tabs and abandoned logins must not pile up cookies (431): the oldest go first.
-    const carried = loginCookieNames(getCookie(c));
+    const cookies = getCookie(c);
+    const carried = loginCookieNames(cookies);
     const opened = await Promise.all(
       carried.slice(0, MAX_LOGIN_COOKIES_OPENED).map(async (name) => {
-        const result = await withKeys(deadline, (signal) => sessionKeys.open(getCookie(c, name) ?? '', 'login', now, signal));
+        const result = await withKeys(deadline, (signal) => sessionKeys.open(cookies[name] ?? '', 'login', now, signal));
         const iat = parseLoginPayload(result.payload)?.iat;
         return iat === undefined ? { name } : { name, iat };
       }),
@@ -130,12 +131,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const query = new URL(c.req.url).searchParams;
     const state = query.get('state') ?? '';
     const cookieName = loginCookieName(state);
+    const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     let login: LoginPayload | undefined;
     try {
       if (cookieName !== undefined) {
         setCookie(c, clearLoginCookie(cookieName));
-        const sealed = getCookie(c, cookieName);
+        const sealed = cookies[cookieName];
         const opened = sealed === undefined ? undefined : await withKeys(deadline, (signal) => sessionKeys.open(sealed, 'login', nowSeconds(), signal));
         login = parseLoginPayload(opened?.payload);
       }
@@ -164,7 +166,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
       if (tokens.id_token === undefined) throw new InvalidIdTokenError('the token response has no ID token');
       const claims = await deps.idTokens.verify(tokens.id_token, login.nonce, deadline);
       const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge);
-      await writeSession(c, session, getCookie(c), deadline);
+      await writeSession(c, session, cookies, deadline);
       c.set('success', METRIC.tokensIssued);
       return c.redirect(returnToUrl(config.appUrl, login.return_to), 303);
     } catch (error) {
