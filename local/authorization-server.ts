@@ -39,6 +39,11 @@ export interface LocalAuthorizationServerOptions {
    * access allowed; by default oidc-provider's rule (offline_access with prompt=consent).
    */
   readonly alwaysIssueRefreshTokens?: boolean;
+  /**
+   * DPoP (RFC 9449): the clients are registered with `dpop_bound_access_tokens`, so every code and
+   * refresh grant needs a proof, and the server's nonce is required (section 8). Off by default.
+   */
+  readonly dpop?: boolean;
 }
 
 export interface LocalAuthorizationServer {
@@ -76,6 +81,7 @@ export async function startLocalAuthorizationServer(
   const configuration: Configuration = {
     clients: options.clients.map((client) => ({
       ...clientMetadata(client),
+      ...(options.dpop === true ? { dpop_bound_access_tokens: true } : {}),
       ...(options.authorizationDetailsTypes?.length ? { authorization_details_types: [...options.authorizationDetailsTypes] } : {}),
     })),
     jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: 'RS256', use: 'sig' }] as never },
@@ -99,6 +105,7 @@ export async function startLocalAuthorizationServer(
       devInteractions: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
       requestObjects: { enabled: true, requireSignedRequestObject: true },
+      ...(options.dpop === true ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
       ...richAuthorizationRequests(options.authorizationDetailsTypes ?? []),
       // A client revokes only its own tokens (the default policy says as much, with a warning).
       ...(options.revocation === true

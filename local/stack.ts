@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   readonly authorizationDetailsTypes?: readonly string[];
   /** RFC 7009 revocation at the authorization server (off by default). */
   readonly revocation?: boolean;
+  /** DPoP-bound tokens with server nonces required at the authorization server (RFC 9449; off by default). */
+  readonly dpop?: boolean;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
   readonly postLogoutRedirectUris?: readonly string[];
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
@@ -127,6 +129,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.revocation === undefined && !bff ? {} : { revocation: options.revocation ?? true }),
     ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
+    ...(options.dpop === true ? { dpop: true } : {}),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
