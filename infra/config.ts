@@ -45,6 +45,7 @@ import {
   type ProxyMode,
   type KeySpecName,
 } from '../functions/settings/table.ts';
+import { InvalidSetting } from '../functions/settings/rules.ts';
 import { sameSite } from './site.ts';
 
 /**
@@ -229,8 +230,9 @@ function withEdgeDefaults(source: Source): Source {
   const edge = (): string | undefined => {
     try {
       return source(EDGE.context);
-    } catch {
-      return undefined; // named as edge's own problem when edge is read
+    } catch (error) {
+      if (error instanceof InvalidSetting) return undefined; // named as edge's own problem when edge is read
+      throw error;
     }
   };
   return (key) => (key === PROXY_MODE.context && source(key) === undefined && edge() === 'true' ? 'bff' : source(key));
@@ -294,7 +296,11 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
         }
       : undefined;
   if (proxyMode === 'bff' && redirectUri !== undefined) {
-    // The SPA's site: the edge's custom domain (the distribution's own name is not known yet), else its origins.
+    // The SPA's site: the edge's custom domain, else its origins. Without a domain the edge answers only on
+    // the distribution's *.cloudfront.net name (CloudFront refuses other Host names), not known before a deploy.
+    if (edge !== undefined && domain === undefined && !new URL(redirectUri).hostname.endsWith('.cloudfront.net')) {
+      refuse(REDIRECT_URI, `must be on the distribution's *.cloudfront.net name with edge=true and no domainName, the only name it answers on, got ${redirectUri}: leave it unset (it is then {AppUrl}${basePath}/callback), or give domainName`);
+    }
     const spaOrigins = edge !== undefined ? (domain === undefined ? [] : [`https://${domain.name}`]) : (s.get(ALLOWED_ORIGINS) ?? []);
     const crossSite = spaOrigins.filter((origin) => !sameSite(origin, redirectUri));
     if (crossSite.length > 0) refuse(REDIRECT_URI, crossSiteBff(redirectUri, crossSite, edge !== undefined));

@@ -214,6 +214,13 @@ describe('bff mode: the session cookie must be first-party', () => {
     expect(parse({ ...EDGE_BFF, ...DOMAIN, redirectUri: 'https://app.example.com/callback' }).environment.REDIRECT_URI).toBe('https://app.example.com/callback');
   });
 
+  it('with the edge and no domain, a given callback must be on the distribution\'s *.cloudfront.net name, the only one it answers on', () => {
+    expect(messageOf({ ...EDGE_BFF, redirectUri: 'https://app.example.com/callback' })).toMatch(
+      /^CDK context "redirectUri" must be on the distribution's \*\.cloudfront\.net name with edge=true and no domainName.*leave it unset \(it is then \{AppUrl\}\/callback\), or give domainName/,
+    );
+    expect(parse({ ...EDGE_BFF, redirectUri: 'https://d111111abcdef8.cloudfront.net/callback' }).environment.REDIRECT_URI).toBe('https://d111111abcdef8.cloudfront.net/callback');
+  });
+
   it('the ApiUrl output says where the browser calls a bff without the edge', () => {
     const synth = synthesize({ ...BFF_CONTEXT, redirectUri: 'https://auth.example.com/callback' });
     expect(outputs(synth).ApiUrl!.Description).toContain('The browser calls it at https://auth.example.com, a domain of the SPA\'s site mapped to this API');

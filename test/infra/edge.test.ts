@@ -286,9 +286,11 @@ describe('edge=true: the bff reads the distribution\'s URL, the distribution the
 
 describe('edge=true, bff mode, values given in the context win', () => {
   it('the given redirectUri and origins are passed as they are; the bff routes without a base path are each routed', () => {
-    const synth = synthesize({ ...BFF_CONTEXT, ...EDGE, appUrl: 'https://app.example.com/home' });
+    // The distribution's name, as the first deploy's AppUrl printed it.
+    const redirectUri = 'https://d111111abcdef8.cloudfront.net/callback';
+    const synth = synthesize({ ...BFF_CONTEXT, ...EDGE, redirectUri, appUrl: 'https://app.example.com/home' });
     const env = functionEnv(synth.template, 'bff');
-    expect(env.REDIRECT_URI).toBe(BFF_CONTEXT.redirectUri);
+    expect(env.REDIRECT_URI).toBe(redirectUri);
     expect(env.ALLOWED_ORIGINS).toBe(BASE_CONTEXT.allowedOrigins);
     expect(env.APP_URL).toBe('https://app.example.com/home');
     expect(patterns(synth)).toEqual(['/.well-known/jwks.json', '/api/*', '/callback', '/logout', '/par', '/session']);

@@ -95,6 +95,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'edge: bff mode, an empty SPA bucket': {
     ...BFF_CONTEXT,
     edge: 'true',
+    redirectUri: undefined,
   },
 };
 
@@ -148,7 +149,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   }, 60_000);
 
-  it.each([['relay', {}], ['bff', BFF_CONTEXT], ['bff behind the edge', { ...BFF_CONTEXT, edge: 'true' }], ['bff behind the edge on a custom domain', CUSTOM_DOMAIN]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
+  it.each([['relay', {}], ['bff', BFF_CONTEXT], ['bff behind the edge', { ...BFF_CONTEXT, edge: 'true', redirectUri: undefined }], ['bff behind the edge on a custom domain', CUSTOM_DOMAIN]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
     const { app } = buildApp(context);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
