@@ -263,7 +263,8 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const proxyMode = s.get(PROXY_MODE);
   const basePath = s.get(BASE_PATH) ?? '';
   if (proxyMode === 'bff' && s.given(ALLOWED_REDIRECT_URIS)) {
-    refuse(ALLOWED_REDIRECT_URIS, 'applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy\'s own callback, redirectUri');
+    const defaulted = s.get(EDGE) === 'true' ? ' (with edge=true proxyMode defaults to bff: -c proxyMode=relay keeps the relay)' : '';
+    refuse(ALLOWED_REDIRECT_URIS, `applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy's own callback, redirectUri${defaulted}`);
   }
   const redirectUri = s.get(REDIRECT_URI);
   if (proxyMode === 'bff' && redirectUri !== undefined && !s.failed(BASE_PATH)) {

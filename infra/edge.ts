@@ -158,9 +158,8 @@ export class Edge extends Construct {
           'The default *.cloudfront.net certificate keeps CloudFront\'s TLSv1 security policy, which cannot be raised without ' +
           'a certificate of your own: a custom domain (domainName, certificateArn) sets TLSv1.2_2021.',
       });
-    } else if (config.domain.hostedZone !== undefined) {
-      aliasRecords(this, config.domain.name, config.domain.hostedZone, this.distribution);
     }
+    if (config.domain?.hostedZone !== undefined) aliasRecords(this, config.domain.name, config.domain.hostedZone, this.distribution);
     if (this.spaBucket !== undefined && config.spaPath !== undefined) {
       new s3deploy.BucketDeployment(this, 'SpaDeployment', {
         sources: [s3deploy.Source.asset(config.spaPath)],

@@ -174,7 +174,8 @@ describe('proxyMode with the edge', () => {
     expect(messageOf({ ...RELAY_EDGE, allowedRedirectUris: undefined })).toMatch(/^CDK context "allowedRedirectUris" is required with proxyMode=relay/);
     expect(parse(RELAY_EDGE).allowedOrigins).toEqual([]);
     // The README's relay example, with edge=true added, now reads as bff: the relay-only key says so.
-    expect(messageOf({ edge: 'true' })).toMatch(/"allowedRedirectUris" applies only with proxyMode=relay/);
+    expect(messageOf({ edge: 'true' })).toMatch(/"allowedRedirectUris" applies only with proxyMode=relay.*\(with edge=true proxyMode defaults to bff: -c proxyMode=relay keeps the relay\)/);
+    expect(messageOf({ proxyMode: 'bff' })).not.toMatch(/defaults to bff/);
   });
 
   it('an invalid edge value is named as edge\'s problem alone', () => {
