@@ -1,4 +1,5 @@
 import { runInNewContext } from 'node:vm';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseInfraConfig } from '../../infra/config.ts';
 import { sameSite, siteOf } from '../../infra/site.ts';
@@ -70,9 +71,10 @@ describe('custom domain in a hosted zone, bff by default, HSTS preload', () => {
     synth.template.resourceCountIs('AWS::Route53::HostedZone', 0);
   });
 
-  it('AppUrl is the domain; no CNAME target, the zone has the records', () => {
+  it('AppUrl is the domain; no CNAME target, the zone has the records; no warning', () => {
     expect(outputs(synth).AppUrl!.Value).toBe('https://app.example.com/');
     expect(outputs(synth).CnameTarget).toBeUndefined();
+    expect(Annotations.fromStack(synth.stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 
   it('the bff (the default with the edge) gets its URLs on the domain, literally', () => {
