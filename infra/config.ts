@@ -11,14 +11,19 @@ import {
   ASSERTION_KEY_GENERATIONS,
   BASE_PATH,
   BREAK_GLASS_PRINCIPAL_ARN,
+  CERTIFICATE_ARN,
   CLIENT_ASSERTION_KID,
   CLIENT_AUTH_METHOD,
   CLIENT_SECRET_ARN,
   CONTENT_SECURITY_POLICY,
   defaultReservations,
+  DOMAIN_NAME,
   EDGE,
   DEPLOYMENT_SETTINGS,
   FUNCTION_SETTINGS,
+  HOSTED_ZONE_ID,
+  HOSTED_ZONE_NAME,
+  HSTS_PRELOAD,
   KEY_SPEC,
   MEMORY_SIZE,
   ownCallbackProblem,
@@ -40,6 +45,8 @@ import {
   type ProxyMode,
   type KeySpecName,
 } from '../functions/settings/table.ts';
+import { InvalidSetting } from '../functions/settings/rules.ts';
+import { sameSite } from './site.ts';
 
 /**
  * The deployment's configuration, read from CDK context (`-c key=value` or cdk.json) into a typed
@@ -134,13 +141,26 @@ export interface EdgeConfig {
   /** An existing https origin serving the SPA instead of the bucket. */
   readonly spaOrigin?: string;
   readonly contentSecurityPolicy: string;
+  /** A custom domain instead of the distribution's `*.cloudfront.net` name. */
+  readonly domain?: EdgeDomain;
+  /** HSTS `preload` (needs the custom domain). */
+  readonly hstsPreload: boolean;
+}
+
+export interface EdgeDomain {
+  readonly name: string;
+  /** ACM, us-east-1. */
+  readonly certificateArn: string;
+  /** Where the A and AAAA alias records go; without it, the operator points a CNAME at the distribution. */
+  readonly hostedZone?: { readonly id: string; readonly name: string };
 }
 
 /**
- * bff mode behind the edge: the bff's own URLs are the distribution's, known only at deploy time, so
- * the stack derives them (infra/par-proxy-stack.ts) and these keys are no longer required.
+ * Behind the edge the SPA's origin is the site's (the custom domain, or the distribution's name known
+ * only at deploy time), so the stack derives these keys (infra/par-proxy-stack.ts): the bff's own URLs,
+ * and relay's one origin. relay's redirect URIs are the SPA's own routes, which stay required.
  */
-const DERIVED_AT_THE_EDGE: readonly Setting[] = [REDIRECT_URI, ALLOWED_ORIGINS];
+const DERIVED_AT_THE_EDGE: Readonly<Record<ProxyMode, readonly Setting[]>> = { bff: [REDIRECT_URI, ALLOWED_ORIGINS], relay: [ALLOWED_ORIGINS] };
 
 export class InfraConfigError extends Error {
   override readonly name = 'InfraConfigError';
@@ -187,18 +207,35 @@ export type ContextReader = (key: string) => unknown;
  * `(key) => app.node.tryGetContext(key)`), so this stays a pure function that tests call directly.
  */
 export function parseInfraConfig(get: ContextReader): InfraConfig {
-  const source = contextSource(get);
+  const source = withEdgeDefaults(contextSource(get));
   const s = settingsReader('context', source);
   const problems: Problem[] = [];
   for (const [key, reason] of Object.entries(REFUSED_CONTEXT_KEYS)) {
     if (get(key) !== undefined) problems.push({ name: key, reason });
   }
   for (const setting of SETTINGS) if (setting.context !== undefined) s.get(setting);
-  const derived = s.get(EDGE) === 'true' && s.get(PROXY_MODE) === 'bff' ? DERIVED_AT_THE_EDGE.map((setting) => setting.context) : [];
+  const mode = s.get(PROXY_MODE);
+  const derived = s.get(EDGE) === 'true' && mode !== undefined ? DERIVED_AT_THE_EDGE[mode].map((setting) => setting.context) : [];
   problems.push(...s.problems.filter((problem) => !(problem.missing && derived.includes(problem.name))));
   const config = deploymentConfig(s, source, problems);
   if (problems.length > 0) throw new InfraConfigError(order(problems));
   return config;
+}
+
+/**
+ * With the edge, proxyMode defaults to bff: its cookie is first-party there, and it keeps the tokens
+ * out of the SPA's JavaScript. Read as if given, so the bff function gets PROXY_MODE=bff.
+ */
+function withEdgeDefaults(source: Source): Source {
+  const edge = (): string | undefined => {
+    try {
+      return source(EDGE.context);
+    } catch (error) {
+      if (error instanceof InvalidSetting) return undefined; // named as edge's own problem when edge is read
+      throw error;
+    }
+  };
+  return (key) => (key === PROXY_MODE.context && source(key) === undefined && edge() === 'true' ? 'bff' : source(key));
 }
 
 /** Refused keys first, then the table's order. */
@@ -226,7 +263,8 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const proxyMode = s.get(PROXY_MODE);
   const basePath = s.get(BASE_PATH) ?? '';
   if (proxyMode === 'bff' && s.given(ALLOWED_REDIRECT_URIS)) {
-    refuse(ALLOWED_REDIRECT_URIS, 'applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy\'s own callback, redirectUri');
+    const defaulted = s.get(EDGE) === 'true' ? ' (with edge=true proxyMode defaults to bff: -c proxyMode=relay keeps the relay)' : '';
+    refuse(ALLOWED_REDIRECT_URIS, `applies only with proxyMode=relay: in bff mode the one redirect URI is the proxy's own callback, redirectUri${defaulted}`);
   }
   const redirectUri = s.get(REDIRECT_URI);
   if (proxyMode === 'bff' && redirectUri !== undefined && !s.failed(BASE_PATH)) {
@@ -242,8 +280,32 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const assertionKeyGenerations = generations(s, ASSERTION_KEY_GENERATIONS, ACTIVE_ASSERTION_KEY, assertionKid, CLIENT_ASSERTION_KID, refuse);
 
   if (s.given(SPA_PATH) && s.given(SPA_ORIGIN)) refuse(SPA_ORIGIN, 'and spaPath exclude each other: the SPA comes either from a local build folder or from an existing origin');
+  const withEdge = s.get(EDGE) === 'true';
+  // Without the edge these keys are refused as such; their rules among each other would only add noise.
+  const domain = withEdge ? edgeDomain(s, problems) : undefined;
+  if (withEdge && s.get(HSTS_PRELOAD) === true && domain === undefined && !s.failed(DOMAIN_NAME)) {
+    refuse(HSTS_PRELOAD, 'needs domainName: a preload list holds your own registrable domain, never *.cloudfront.net');
+  }
   const edge: EdgeConfig | undefined =
-    s.get(EDGE) === 'true' ? { spaPath: s.get(SPA_PATH), spaOrigin: s.get(SPA_ORIGIN), contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY) } : undefined;
+    withEdge
+      ? {
+          spaPath: s.get(SPA_PATH),
+          spaOrigin: s.get(SPA_ORIGIN),
+          contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY),
+          ...(domain === undefined ? {} : { domain }),
+          hstsPreload: s.get(HSTS_PRELOAD),
+        }
+      : undefined;
+  if (proxyMode === 'bff' && redirectUri !== undefined) {
+    // The SPA's site: the edge's custom domain, else its origins. Without a domain the edge answers only on
+    // the distribution's *.cloudfront.net name (CloudFront refuses other Host names), not known before a deploy.
+    if (edge !== undefined && domain === undefined && !new URL(redirectUri).hostname.endsWith('.cloudfront.net')) {
+      refuse(REDIRECT_URI, `must be on the distribution's *.cloudfront.net name with edge=true and no domainName, the only name it answers on, got ${redirectUri}: leave it unset (it is then {AppUrl}${basePath}/callback), or give domainName`);
+    }
+    const spaOrigins = edge !== undefined ? (domain === undefined ? [] : [`https://${domain.name}`]) : (s.get(ALLOWED_ORIGINS) ?? []);
+    const crossSite = spaOrigins.filter((origin) => !sameSite(origin, redirectUri));
+    if (crossSite.length > 0) refuse(REDIRECT_URI, crossSiteBff(redirectUri, crossSite, edge !== undefined));
+  }
 
   const reserved = s.get(RESERVED_CONCURRENCY);
   const environment: Record<string, string> = {};
@@ -278,6 +340,41 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
     ...(edge === undefined ? {} : { edge }),
     environment,
   };
+}
+
+/** The custom domain's keys: the name with its certificate, and optionally the zone it is in. */
+function edgeDomain(s: Settings, problems: Problem[]): EdgeDomain | undefined {
+  const refuse = (setting: Setting, reason: string, missing?: true) => problems.push({ name: setting.context!, reason, ...(missing && { missing }) });
+  const name = s.get(DOMAIN_NAME);
+  const certificateArn = s.get(CERTIFICATE_ARN);
+  const zoneId = s.get(HOSTED_ZONE_ID);
+  const zoneName = s.get(HOSTED_ZONE_NAME);
+  if (s.given(DOMAIN_NAME) && !s.given(CERTIFICATE_ARN) && !s.failed(CERTIFICATE_ARN)) {
+    refuse(CERTIFICATE_ARN, 'is required with domainName: CloudFront serves a custom domain only with a certificate for it (ACM, us-east-1)', true);
+  }
+  if (s.given(CERTIFICATE_ARN) && !s.given(DOMAIN_NAME) && !s.failed(DOMAIN_NAME)) refuse(CERTIFICATE_ARN, 'applies only with domainName, the name it certifies');
+  for (const [given, other] of [[HOSTED_ZONE_ID, HOSTED_ZONE_NAME], [HOSTED_ZONE_NAME, HOSTED_ZONE_ID]] as const) {
+    if (s.given(given) && !s.given(other) && !s.failed(other)) refuse(other, `is required with ${given.context}: the zone is named by both, so that synthesis looks nothing up`, true);
+  }
+  if ((s.given(HOSTED_ZONE_ID) || s.given(HOSTED_ZONE_NAME)) && !s.given(DOMAIN_NAME) && !s.failed(DOMAIN_NAME)) {
+    refuse(HOSTED_ZONE_ID, 'applies only with domainName, whose alias records it holds');
+  }
+  if (name !== undefined && zoneName !== undefined && name !== zoneName && !name.endsWith(`.${zoneName}`)) {
+    refuse(DOMAIN_NAME, `must be hostedZoneName (${zoneName}) or a name under it, got ${name}`);
+  }
+  if (name === undefined || certificateArn === undefined) return undefined;
+  return { name, certificateArn, ...(zoneId === undefined || zoneName === undefined ? {} : { hostedZone: { id: zoneId, name: zoneName } }) };
+}
+
+/** Why a bff whose callback (and so its cookie's host) is on another site than the SPA fails, and the fix. */
+function crossSiteBff(redirectUri: string, spaOrigins: readonly string[], edge: boolean): string {
+  const host = new URL(redirectUri).host;
+  const why =
+    `is on another site than the SPA (${spaOrigins.join(', ')}): the bff's session cookie belongs to ${host}, the host of its callback, ` +
+    'so it would be a third-party cookie, which Safari and Firefox drop (and SameSite=Strict keeps from every cross-site call): the login would end without a session';
+  return edge
+    ? `${why}. Leave redirectUri unset (it is then ${spaOrigins[0]}${new URL(redirectUri).pathname}), or make it a URL of domainName`
+    : `${why}. Deploy with -c edge=true (CloudFront serves the SPA and the bff on one origin; redirectUri may then be left unset), or serve the API under a domain of the SPA's site and make redirectUri its callback (docs/deploy.md, "bff mode")`;
 }
 
 /**

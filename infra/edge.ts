@@ -1,13 +1,17 @@
 import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { routePath, type FunctionSpec } from '../functions/manifest.ts';
-import type { EdgeConfig } from './config.ts';
+import type { EdgeConfig, EdgeDomain } from './config.ts';
+import { SPA_ROUTES_CODE } from './spa-routes.ts';
 
-/** HSTS max-age: two years, the value hstspreload.org asks for (preload itself stays off: it is hard to undo). */
+/** HSTS max-age: two years, over the year hstspreload.org asks for (preload itself is opt-in, `hstsPreload`: it is hard to undo). */
 export const HSTS_MAX_AGE = Duration.days(730);
 
 export interface EdgeProps {
@@ -38,10 +42,11 @@ export function proxyPathPatterns(specs: readonly FunctionSpec[], basePath: stri
 }
 
 /**
- * The bff's own URLs on the distribution (`https://<domain>`), for the keys the context leaves
- * unset: its callback, where the browser lands, and the one origin its pages call from.
+ * The functions' URLs on the site (`https://<domain>`), for the keys the context leaves unset: the
+ * one origin the SPA calls from, and the bff's callback and where the browser lands.
  */
-export function bffEdgeEnvironment(siteUrl: string, basePath: string): Record<string, string> {
+export function edgeEnvironment(siteUrl: string, basePath: string, bff: boolean): Record<string, string> {
+  if (!bff) return { ALLOWED_ORIGINS: siteUrl };
   return { REDIRECT_URI: `${siteUrl}${basePath}/callback`, APP_URL: `${siteUrl}/`, ALLOWED_ORIGINS: siteUrl };
 }
 
@@ -54,6 +59,8 @@ export class Edge extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly logsBucket: s3.Bucket;
   readonly spaBucket?: s3.Bucket;
+  /** With the stack's bucket: index.html for the SPA's deep links (infra/spa-routes.ts). */
+  readonly spaRoutes?: cloudfront.Function;
   readonly headers: cloudfront.ResponseHeadersPolicy;
 
   constructor(scope: Construct, id: string, props: EdgeProps) {
@@ -80,7 +87,7 @@ export class Edge extends Construct {
     this.headers = new cloudfront.ResponseHeadersPolicy(this, 'SpaHeaders', {
       comment: 'The SPA: HSTS, no framing, no sniffing, no referrer, a strict CSP',
       securityHeadersBehavior: {
-        strictTransportSecurity: { accessControlMaxAge: HSTS_MAX_AGE, includeSubdomains: true, preload: false, override: true },
+        strictTransportSecurity: { accessControlMaxAge: HSTS_MAX_AGE, includeSubdomains: true, preload: config.hstsPreload, override: true },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
         // The callback URL carries the code and state in its query: no-referrer keeps them out of every
@@ -91,7 +98,14 @@ export class Edge extends Construct {
       },
     });
 
-    if (config.spaOrigin === undefined) this.spaBucket = spaBucket(this);
+    if (config.spaOrigin === undefined) {
+      this.spaBucket = spaBucket(this);
+      this.spaRoutes = new cloudfront.Function(this, 'SpaRoutes', {
+        code: cloudfront.FunctionCode.fromInline(SPA_ROUTES_CODE),
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        comment: 'The SPA\'s deep links: index.html for every path without a file extension',
+      });
+    }
     const spaOrigin = this.spaBucket === undefined ? httpsOrigin(config.spaOrigin!) : S3BucketOrigin.withOriginAccessControl(this.spaBucket);
     // The API's host: execute-api answers on its own name only, so Host is not forwarded (below).
     const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY });
@@ -113,6 +127,8 @@ export class Edge extends Construct {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
         responseHeadersPolicy: this.headers,
+        // An existing SPA origin routes its own paths.
+        ...(this.spaRoutes === undefined ? {} : { functionAssociations: [{ function: this.spaRoutes, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }] }),
       },
       additionalBehaviors: Object.fromEntries(proxyPathPatterns(props.specs, props.basePath).map((pattern) => [pattern, proxy])),
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
@@ -121,6 +137,7 @@ export class Edge extends Construct {
       logFilePrefix: 'cloudfront/',
       // Cookies are the bff's sealed sessions: never in a log line.
       logIncludesCookies: false,
+      ...(config.domain === undefined ? {} : viewerCertificate(this, config.domain)),
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
@@ -134,12 +151,15 @@ export class Edge extends Construct {
         'WAF comes in the next slice of issue 13: a CloudFront web ACL must live in us-east-1, a cross-region stack. ' +
         'Until then the API stage throttling and the functions\' own checks bound abuse.',
     });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR4',
-      reason:
-        'The default *.cloudfront.net certificate keeps CloudFront\'s TLSv1 security policy, which cannot be raised without ' +
-        'a custom certificate; acknowledged until a custom domain with an ACM certificate (next slice of issue 13) sets TLSv1.2_2021.',
-    });
+    if (config.domain === undefined) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The default *.cloudfront.net certificate keeps CloudFront\'s TLSv1 security policy, which cannot be raised without ' +
+          'a certificate of your own: a custom domain (domainName, certificateArn) sets TLSv1.2_2021.',
+      });
+    }
+    if (config.domain?.hostedZone !== undefined) aliasRecords(this, config.domain.name, config.domain.hostedZone, this.distribution);
     if (this.spaBucket !== undefined && config.spaPath !== undefined) {
       new s3deploy.BucketDeployment(this, 'SpaDeployment', {
         sources: [s3deploy.Source.asset(config.spaPath)],
@@ -152,6 +172,23 @@ export class Edge extends Construct {
       acknowledgeDeploymentHandler(this, this.spaBucket);
     }
   }
+}
+
+/** The custom domain's name and certificate, and TLS 1.2 at least for the viewers (the 2021 policy's ciphers). */
+function viewerCertificate(scope: Construct, domain: EdgeDomain): Pick<cloudfront.DistributionProps, 'domainNames' | 'certificate' | 'minimumProtocolVersion'> {
+  return {
+    domainNames: [domain.name],
+    certificate: acm.Certificate.fromCertificateArn(scope, 'Certificate', domain.certificateArn),
+    minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+  };
+}
+
+/** A and AAAA alias records for the name (the distribution answers on IPv6 too), in a zone named in full: no lookup. */
+function aliasRecords(scope: Construct, name: string, hostedZone: { id: string; name: string }, distribution: cloudfront.Distribution): void {
+  const zone = route53.HostedZone.fromHostedZoneAttributes(scope, 'Zone', { hostedZoneId: hostedZone.id, zoneName: hostedZone.name });
+  const target = route53.RecordTarget.fromAlias(new CloudFrontTarget(distribution));
+  new route53.ARecord(scope, 'AliasA', { zone, recordName: `${name}.`, target });
+  new route53.AaaaRecord(scope, 'AliasAaaa', { zone, recordName: `${name}.`, target });
 }
 
 /** A private bucket that only the distribution reads (origin access control, its bucket policy). */

@@ -1,23 +1,15 @@
-import { Annotations, App, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { functionsFor, hasCapability, JWKS_PATH, routePath, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
-import { bffEdgeEnvironment, Edge } from './edge.ts';
+import { Edge, edgeEnvironment } from './edge.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
-
-/**
- * Without the edge (`edge=true`, infra/edge.ts) serving the API on the SPA's site, a bff deployment answers on an
- * execute-api URL: another site than the SPA's, whose cookies Safari and Firefox drop as third-party.
- */
-export const BFF_SAME_SITE_WARNING =
-  'bff mode needs the API on the SPA\'s site: on its execute-api URL the session cookie is a third-party cookie, ' +
-  'which Safari and Firefox drop. Serve it under a custom domain of the SPA\'s site (docs/deploy.md, "bff mode").';
 
 /** Function and access logs: a month covers an incident found late and a billing cycle, then expires. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -64,10 +56,12 @@ export class ParProxyStack extends Stack {
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
-    // The bff behind the edge lives at the distribution's URL, known once the distribution (built after
-    // the API, which needs the functions) exists: a lazy token, resolved at synthesis.
-    const siteUrl = `https://${Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
-    const derivedEnvironment = config.edge !== undefined && sessions ? bffEdgeEnvironment(siteUrl, config.basePath) : {};
+    // Behind the edge the SPA and the proxy live at the site's URL: the custom domain, or the distribution's
+    // name, known once the distribution (built after the API, which needs the functions) exists: a lazy
+    // token, resolved at synthesis.
+    const domain = config.edge?.domain;
+    const siteUrl = `https://${domain?.name ?? Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
+    const derivedEnvironment = config.edge !== undefined ? edgeEnvironment(siteUrl, config.basePath, sessions) : {};
     this.functions = new ProxyFunctions(this, 'Functions', {
       config,
       keys: this.keys,
@@ -100,18 +94,24 @@ export class ParProxyStack extends Stack {
         logRetentionDays: LOG_RETENTION,
       });
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
+      if (domain !== undefined && domain.hostedZone === undefined) {
+        new CfnOutput(this, 'CnameTarget', {
+          value: this.edge.distribution.distributionDomainName,
+          description: `Point a CNAME record for ${domain.name} at this name (the distribution's) in your DNS`,
+        });
+      }
     }
-    const crossSite = sessions && this.edge === undefined;
 
+    // bff mode without the edge: synthesis made sure the callback is on the SPA's site, served by the operator's own domain.
+    const front = sessions && this.edge === undefined ? config.environment.REDIRECT_URI : undefined;
     // What the SPA calls: every route but the JWKS, which authorization servers read.
     const called = specs.flatMap((spec) =>
       spec.routes.filter((route) => route.path !== JWKS_PATH).map((route) => `${route.method} ${routePath(spec, route.path, config.basePath)}`),
     );
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.url,
-      description: `Base URL of the proxy: ${called.join(', ')}${crossSite ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
+      description: `Base URL of the proxy: ${called.join(', ')}${front === undefined ? '' : `. The browser calls it at ${new URL(front).origin}, a domain of the SPA's site mapped to this API (docs/deploy.md, "bff mode")`}`,
     });
-    if (crossSite) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
     new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
     keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
     if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);

@@ -546,6 +546,56 @@ export const CONTENT_SECURITY_POLICY = {
   appliesWhen: WITH_EDGE,
 } as const satisfies Setting;
 
+/**
+ * A DNS name the SPA and the proxy answer on, instead of `<id>.cloudfront.net`: lower-case labels of
+ * letters, digits and hyphens, no trailing dot, no wildcard (one name, one certificate).
+ */
+const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const dnsName = (raw: string) => matching(raw, DNS_NAME, 'must be a lower-case DNS name such as app.example.com (no scheme, port, path, trailing dot or wildcard)');
+const ACM_CERTIFICATE_ARN = /^arn:aws:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The edge's custom domain (with certificateArn; docs/deploy.md, "Custom domain"). */
+export const DOMAIN_NAME = {
+  context: 'domainName',
+  rule: dnsName,
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+/** CloudFront takes a viewer certificate only from ACM in us-east-1, whatever the stack's region. */
+export const CERTIFICATE_ARN = {
+  context: 'certificateArn',
+  rule: (raw) => {
+    const region = ACM_CERTIFICATE_ARN.exec(raw)?.[1];
+    if (region === undefined) invalid(`must be the ARN of an ACM certificate, arn:aws:acm:us-east-1:<account>:certificate/<id>, got ${raw}`);
+    if (region !== 'us-east-1') invalid(`must be an ACM certificate in us-east-1, where CloudFront reads its certificates, got one in ${region}: request or import it there`);
+    return raw;
+  },
+  appliesWhen: WITH_EDGE,
+  example: 'arn:aws:acm:us-east-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab',
+} as const satisfies Setting;
+
+/** A Route 53 public hosted zone for domainName's alias records; named with hostedZoneName, so nothing is looked up. */
+export const HOSTED_ZONE_ID = {
+  context: 'hostedZoneId',
+  rule: (raw) => matching(raw, /^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+export const HOSTED_ZONE_NAME = {
+  context: 'hostedZoneName',
+  // Route 53 prints zone names with the root's trailing dot.
+  rule: (raw) => dnsName(raw.replace(/\.$/, '')),
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+/** HSTS `preload`: an opt-in, as a preload list entry takes months to leave (docs/deploy.md). */
+export const HSTS_PRELOAD = {
+  context: 'hstsPreload',
+  rule: boolean,
+  default: 'false',
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
 export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   STACK_NAME,
   KEY_SPEC,
@@ -567,4 +617,9 @@ export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   SPA_PATH,
   SPA_ORIGIN,
   CONTENT_SECURITY_POLICY,
+  DOMAIN_NAME,
+  CERTIFICATE_ARN,
+  HOSTED_ZONE_ID,
+  HOSTED_ZONE_NAME,
+  HSTS_PRELOAD,
 ];

@@ -13,6 +13,19 @@ const SPA_BUILD = mkdtempSync(join(tmpdir(), 'spa-'));
 writeFileSync(join(SPA_BUILD, 'index.html'), '<!doctype html><title>SPA</title>');
 afterAll(() => rmSync(SPA_BUILD, { recursive: true, force: true }));
 
+/** The edge with a certificate of its own: TLSv1.2_2021, so no CFR4 acknowledgement. */
+const CUSTOM_DOMAIN = {
+  edge: 'true',
+  allowedOrigins: undefined,
+  allowedRedirectUris: undefined,
+  domainName: 'app.example.com',
+  certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/1234abcd-12ab-34cd-56ef-1234567890ab',
+  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  hostedZoneName: 'example.com',
+  hstsPreload: 'true',
+  spaPath: SPA_BUILD,
+};
+
 const VARIANTS: Record<string, Record<string, unknown>> = {
   'defaults (created secret)': {},
   'imported secret, e-mail alarms': {
@@ -60,7 +73,16 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   },
   'edge: relay mode, the SPA from a build folder': {
     edge: 'true',
+    proxyMode: 'relay',
     spaPath: SPA_BUILD,
+  },
+  'edge: bff mode (the default), a custom domain in a hosted zone, HSTS preload': CUSTOM_DOMAIN,
+  'edge: relay mode, a custom domain without a zone (CNAME target)': {
+    edge: 'true',
+    proxyMode: 'relay',
+    allowedOrigins: undefined,
+    domainName: 'app.example.com',
+    certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/1234abcd-12ab-34cd-56ef-1234567890ab',
   },
   'edge: bff mode under a base path, URLs derived from the distribution, an existing SPA origin': {
     ...BFF_CONTEXT,
@@ -73,6 +95,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'edge: bff mode, an empty SPA bucket': {
     ...BFF_CONTEXT,
     edge: 'true',
+    redirectUri: undefined,
   },
 };
 
@@ -126,7 +149,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
   }, 60_000);
 
-  it.each([['relay', {}], ['bff', BFF_CONTEXT], ['bff behind the edge', { ...BFF_CONTEXT, edge: 'true' }]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
+  it.each([['relay', {}], ['bff', BFF_CONTEXT], ['bff behind the edge', { ...BFF_CONTEXT, edge: 'true', redirectUri: undefined }], ['bff behind the edge on a custom domain', CUSTOM_DOMAIN]] as const)('passes synthesis through Validations for the real stack (%s)', (_mode, context) => {
     const { app } = buildApp(context);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();
