@@ -35,6 +35,9 @@ import {
   STACK_NAME,
   THROTTLE_BURST_LIMIT,
   THROTTLE_RATE_LIMIT,
+  WAF_LOGIN_RATE_LIMIT,
+  WAF_RATE_LIMIT,
+  WAF_RATE_WINDOW,
   type AssertionKeyMode,
   type ClientAuthMethod,
   type ProxyMode,
@@ -134,6 +137,17 @@ export interface EdgeConfig {
   /** An existing https origin serving the SPA instead of the bucket. */
   readonly spaOrigin?: string;
   readonly contentSecurityPolicy: string;
+  readonly firewall: FirewallConfig;
+}
+
+/** The web ACL's per-IP rate rules (infra/firewall.ts). */
+export interface FirewallConfig {
+  /** Requests per source IP to the login routes in one window. */
+  readonly loginRateLimit: number;
+  /** Requests per source IP to anything in one window. */
+  readonly rateLimit: number;
+  /** The evaluation window, in seconds. */
+  readonly windowSeconds: number;
 }
 
 /**
@@ -242,8 +256,15 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const assertionKeyGenerations = generations(s, ASSERTION_KEY_GENERATIONS, ACTIVE_ASSERTION_KEY, assertionKid, CLIENT_ASSERTION_KID, refuse);
 
   if (s.given(SPA_PATH) && s.given(SPA_ORIGIN)) refuse(SPA_ORIGIN, 'and spaPath exclude each other: the SPA comes either from a local build folder or from an existing origin');
+  const firewall = { loginRateLimit: s.get(WAF_LOGIN_RATE_LIMIT), rateLimit: s.get(WAF_RATE_LIMIT), windowSeconds: s.get(WAF_RATE_WINDOW) };
+  if (firewall.loginRateLimit > firewall.rateLimit && !s.failed(WAF_RATE_LIMIT)) {
+    // The looser rule counts the login routes too: a higher login limit would never be reached.
+    refuse(WAF_LOGIN_RATE_LIMIT, `must not exceed wafRateLimit (${firewall.rateLimit}), which counts the login routes too`);
+  }
   const edge: EdgeConfig | undefined =
-    s.get(EDGE) === 'true' ? { spaPath: s.get(SPA_PATH), spaOrigin: s.get(SPA_ORIGIN), contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY) } : undefined;
+    s.get(EDGE) === 'true'
+      ? { spaPath: s.get(SPA_PATH), spaOrigin: s.get(SPA_ORIGIN), contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY), firewall }
+      : undefined;
 
   const reserved = s.get(RESERVED_CONCURRENCY);
   const environment: Record<string, string> = {};
