@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -159,8 +159,9 @@ export class FirewallStack extends Stack {
       visibilityConfig: visibility(props.name),
     });
 
-    // WAF writes only to a group named aws-waf-logs-*.
-    const logGroupName = `aws-waf-logs-${props.name}`;
+    // WAF writes only to a group named aws-waf-logs-*. The group outlives the stack (retained, as every
+    // log group of the proxy): the stack's own id in its name keeps a re-created stack from colliding with it.
+    const logGroupName = `aws-waf-logs-${props.name}-${Fn.select(2, Fn.split('/', this.stackId))}`;
     this.logGroup = new logs.LogGroup(this, 'WafLogs', {
       logGroupName,
       retention: props.logRetention,
@@ -191,7 +192,7 @@ export class FirewallStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription:
         `The edge's web ACL blocked ${BLOCKED_REQUESTS_ALARM_THRESHOLD} or more requests in 5 minutes: a client over a rate limit, ` +
-        `or a scan. The ${logGroupName} log group (us-east-1) names the rule and the client IP. docs/deploy.md#alarms`,
+        `or a scan. The aws-waf-logs-${props.name}-* log group (us-east-1) names the rule and the client IP. docs/deploy.md#alarms`,
     });
     const action = new SnsAction(this.alarmTopic);
     this.alarm.addAlarmAction(action);

@@ -165,9 +165,14 @@ describe('edge=true: three stacks, the web ACL and the access logs in us-east-1'
     for (const r of aclOf(edge).Rules) expect(r.VisibilityConfig, r.Name).toEqual({ CloudWatchMetricsEnabled: true, MetricName: r.Name, SampledRequestsEnabled: false });
   });
 
-  it('WAF logs: an aws-waf-logs-* group kept as long as the other logs, the query string and secret headers redacted', () => {
+  it('WAF logs: an aws-waf-logs-* group kept as long as the other logs and retained, the query string and secret headers redacted', () => {
     const [groupId, group] = only(edge.firewall, 'AWS::Logs::LogGroup');
-    expect(group.Properties).toEqual({ LogGroupName: 'aws-waf-logs-ParProxy', RetentionInDays: LOG_RETENTION });
+    // Retained like every log group, so named after this very stack (its id's UUID): a re-created stack cannot collide.
+    expect(group.Properties).toEqual({
+      LogGroupName: { 'Fn::Join': ['', ['aws-waf-logs-ParProxy-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]] },
+      RetentionInDays: LOG_RETENTION,
+    });
+    expect(group.DeletionPolicy).toBe('Retain');
     const [, logging] = only(edge.firewall, 'AWS::WAFv2::LoggingConfiguration');
     const [aclId] = only(edge.firewall, 'AWS::WAFv2::WebACL');
     expect(logging.Properties!.ResourceArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
