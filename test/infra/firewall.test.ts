@@ -219,7 +219,9 @@ describe('edge=true: three stacks, the web ACL and the access logs in us-east-1'
     const outputName = /"OutputName":"(\w+)"/.exec(distributionOutput)![1]!;
     expect(edge.main.toJSON().Outputs[outputName].Value).toEqual({ Ref: distributionId });
     const [groupId, group] = only(edge.logs, 'AWS::Logs::LogGroup');
-    expect(group.Properties!.RetentionInDays).toBe(LOG_RETENTION);
+    // Retained with a generated name, as every log group of the main stack (test/infra/grants.test.ts).
+    expect(group).toMatchObject({ Properties: { RetentionInDays: LOG_RETENTION }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(group.Properties!.LogGroupName).toBeUndefined();
     const [destinationId, destination] = only(edge.logs, 'AWS::Logs::DeliveryDestination');
     expect(JSON.stringify(destination.Properties!.DestinationResourceArn)).toContain(`{"Ref":"${groupId}"}`);
     const [, delivery] = only(edge.logs, 'AWS::Logs::Delivery');
@@ -276,8 +278,18 @@ describe('the web ACL\'s context keys (functions/settings/table.ts)', () => {
     }
   };
 
-  it('defaults: 1000 and 6000 per 5 minutes', () => {
-    expect(parse({}).edge!.firewall).toEqual({ loginRateLimit: 1000, rateLimit: 6000, windowSeconds: 300 });
+  it('defaults: 1000 and 6000 per 5 minutes, one IP far below Auth0\'s PAR limit, the KMS quota and the stage throttle', () => {
+    const config = parse({});
+    expect(config.edge!.firewall).toEqual({ loginRateLimit: 1000, rateLimit: 6000, windowSeconds: 300 });
+    const { loginRateLimit, rateLimit, windowSeconds } = config.edge!.firewall;
+    const AUTH0_PAR_PER_IP_PER_SECOND = 100;
+    const KMS_RSA_SIGN_PER_SECOND = 500;
+    // Every login request is at most one KMS signature and one call to the authorization server.
+    expect(loginRateLimit / windowSeconds).toBeLessThan(config.throttle.rateLimit / 10);
+    expect(loginRateLimit / windowSeconds).toBeLessThan(AUTH0_PAR_PER_IP_PER_SECOND / 10);
+    expect(loginRateLimit / windowSeconds).toBeLessThan(KMS_RSA_SIGN_PER_SECOND / 100);
+    // The looser rule still cannot take the whole stage throttle from one address.
+    expect(rateLimit / windowSeconds).toBeLessThan(config.throttle.rateLimit);
   });
 
   it('WAF\'s bounds: limits from 10, a window of 60, 120, 300 or 600 seconds', () => {
