@@ -36,6 +36,8 @@ export interface Route {
    * `{proxy+}` matches the rest of the path (API Gateway's greedy path variable).
    */
   readonly path: string;
+  /** A step of signing in (a KMS signature, a call to the authorization server): held to a tighter per-IP rate at the edge (infra/firewall.ts). */
+  readonly login?: true;
 }
 
 export interface FunctionSpec {
@@ -67,7 +69,7 @@ export const PAR = {
   entry: 'functions/par/handler.ts',
   wiring: 'functions/par/wiring.ts',
   description: 'POST /par: signs the authorization request with KMS and pushes it (RFC 9101, RFC 9126)',
-  routes: [{ method: 'POST', path: '/par' }],
+  routes: [{ method: 'POST', path: '/par', login: true }],
   capabilities: ['oauth-client', 'spa', 'request-objects'],
   modes: ['relay'],
   // Holds a whole stage burst (100) at once.
@@ -80,7 +82,7 @@ export const TOKEN = {
   entry: 'functions/token/handler.ts',
   wiring: 'functions/token/wiring.ts',
   description: 'POST /token: redeems the authorization code with the client credentials',
-  routes: [{ method: 'POST', path: '/token' }],
+  routes: [{ method: 'POST', path: '/token', login: true }],
   capabilities: ['oauth-client', 'spa', 'token-endpoint'],
   modes: ['relay'],
   // Once per sign-in and per refresh: half of par's.
@@ -113,8 +115,8 @@ export const BFF = {
   wiring: 'functions/bff/wiring.ts',
   description: 'bff mode: /par, /callback, /session, /logout and /api/{name}/...; tokens stay in a sealed HttpOnly cookie (RFC 10017 6.1)',
   routes: [
-    { method: 'POST', path: '/par' },
-    { method: 'GET', path: '/callback' },
+    { method: 'POST', path: '/par', login: true },
+    { method: 'GET', path: '/callback', login: true },
     { method: 'GET', path: '/session' },
     { method: 'POST', path: '/logout' },
     { method: 'ANY', path: '/api/{name}/{proxy+}' },

@@ -40,6 +40,9 @@ import {
   STACK_NAME,
   THROTTLE_BURST_LIMIT,
   THROTTLE_RATE_LIMIT,
+  WAF_LOGIN_RATE_LIMIT,
+  WAF_RATE_LIMIT,
+  WAF_RATE_WINDOW,
   type AssertionKeyMode,
   type ClientAuthMethod,
   type ProxyMode,
@@ -145,6 +148,7 @@ export interface EdgeConfig {
   readonly domain?: EdgeDomain;
   /** HSTS `preload` (needs the custom domain). */
   readonly hstsPreload: boolean;
+  readonly firewall: FirewallConfig;
 }
 
 export interface EdgeDomain {
@@ -153,6 +157,16 @@ export interface EdgeDomain {
   readonly certificateArn: string;
   /** Where the A and AAAA alias records go; without it, the operator points a CNAME at the distribution. */
   readonly hostedZone?: { readonly id: string; readonly name: string };
+}
+
+/** The web ACL's per-IP rate rules (infra/firewall.ts). */
+export interface FirewallConfig {
+  /** Requests per source IP to the login routes in one window. */
+  readonly loginRateLimit: number;
+  /** Requests per source IP to anything in one window. */
+  readonly rateLimit: number;
+  /** The evaluation window, in seconds. */
+  readonly windowSeconds: number;
 }
 
 /**
@@ -286,6 +300,11 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   if (withEdge && s.get(HSTS_PRELOAD) === true && domain === undefined && !s.failed(DOMAIN_NAME)) {
     refuse(HSTS_PRELOAD, 'needs domainName: a preload list holds your own registrable domain, never *.cloudfront.net');
   }
+  const firewall = { loginRateLimit: s.get(WAF_LOGIN_RATE_LIMIT), rateLimit: s.get(WAF_RATE_LIMIT), windowSeconds: s.get(WAF_RATE_WINDOW) };
+  if (firewall.loginRateLimit > firewall.rateLimit && !s.failed(WAF_RATE_LIMIT)) {
+    // The looser rule counts the login routes too: a higher login limit would never be reached.
+    refuse(WAF_LOGIN_RATE_LIMIT, `must not exceed wafRateLimit (${firewall.rateLimit}), which counts the login routes too`);
+  }
   const edge: EdgeConfig | undefined =
     withEdge
       ? {
@@ -294,6 +313,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
           contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY),
           ...(domain === undefined ? {} : { domain }),
           hstsPreload: s.get(HSTS_PRELOAD),
+          firewall,
         }
       : undefined;
   if (proxyMode === 'bff' && redirectUri !== undefined) {

@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -21,8 +21,8 @@ export interface EdgeProps {
   /** The deployed functions' specs: their routes are the proxy's behaviours. */
   readonly specs: readonly FunctionSpec[];
   readonly basePath: string;
-  /** Days the access logs are kept: the log groups' retention. */
-  readonly logRetentionDays: number;
+  /** The web ACL's ARN (infra/firewall.ts, us-east-1), a reference into that stack. */
+  readonly webAclArn: string;
 }
 
 /**
@@ -57,7 +57,6 @@ export function edgeEnvironment(siteUrl: string, basePath: string, bff: boolean)
  */
 export class Edge extends Construct {
   readonly distribution: cloudfront.Distribution;
-  readonly logsBucket: s3.Bucket;
   readonly spaBucket?: s3.Bucket;
   /** With the stack's bucket: index.html for the SPA's deep links (infra/spa-routes.ts). */
   readonly spaRoutes?: cloudfront.Function;
@@ -67,23 +66,6 @@ export class Edge extends Construct {
     super(scope, id);
     const { config } = props;
 
-    this.logsBucket = new s3.Bucket(this, 'AccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // CloudFront standard logging writes with the awslogsdelivery account's ACL and cannot use SSE-KMS.
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      // Client IP addresses: kept as long as the API's access logs, then gone.
-      lifecycleRules: [{ expiration: Duration.days(props.logRetentionDays) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.logsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the access log bucket itself: logging its own accesses into itself would loop, and another bucket for it ' +
-        'would need one too. Its writes come only from CloudFront log delivery; reads need the account\'s own S3 permissions.',
-    });
-
     this.headers = new cloudfront.ResponseHeadersPolicy(this, 'SpaHeaders', {
       comment: 'The SPA: HSTS, no framing, no sniffing, no referrer, a strict CSP',
       securityHeadersBehavior: {
@@ -91,7 +73,7 @@ export class Edge extends Construct {
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
         // The callback URL carries the code and state in its query: no-referrer keeps them out of every
-        // request the page makes, same-origin ones too (whose Referer CloudFront's logs would record).
+        // request the page makes, same-origin ones too (whose Referer would reach the proxy).
         // The bff's POSTs are fetch() calls, which still send Origin under no-referrer.
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
         contentSecurityPolicy: { contentSecurityPolicy: config.contentSecurityPolicy, override: true },
@@ -132,24 +114,20 @@ export class Edge extends Construct {
       },
       additionalBehaviors: Object.fromEntries(proxyPathPatterns(props.specs, props.basePath).map((pattern) => [pattern, proxy])),
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      enableLogging: true,
-      logBucket: this.logsBucket,
-      logFilePrefix: 'cloudfront/',
-      // Cookies are the bff's sealed sessions: never in a log line.
-      logIncludesCookies: false,
       ...(config.domain === undefined ? {} : viewerCertificate(this, config.domain)),
+      webAclId: props.webAclArn,
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR3',
+      reason:
+        'Access logs are CloudFront standard logging v2 (infra/edge-logs.ts, a delivery source in us-east-1), whose record ' +
+        'fields leave out the query string and cookies; the legacy logging this rule looks for always records the query, the callback\'s code.',
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR1',
       reason:
         'No geo restriction: the SPA\'s users sign in from wherever they are, and a country block is no access control. ' +
         'A deployment that must serve only some countries can add one; the authorization server decides who signs in.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason:
-        'WAF comes in the next slice of issue 13: a CloudFront web ACL must live in us-east-1, a cross-region stack. ' +
-        'Until then the API stage throttling and the functions\' own checks bound abuse.',
     });
     if (config.domain === undefined) {
       Validations.of(this.distribution).acknowledge({
@@ -219,6 +197,8 @@ function acknowledgeDeploymentHandler(scope: Construct, bucket: s3.Bucket): void
   if (handler === undefined) throw new Error('BucketDeployment created no handler function');
   const bucketId = (stack.resolve(bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   const qualifier = (stack.synthesizer as { bootstrapQualifier?: string }).bootstrapQualifier ?? 'hnb659fds';
+  // With the edge the stack has an explicit region (its us-east-1 references): the asset bucket's ARN is then literal.
+  const [partition, region] = Token.isUnresolved(stack.region) ? ['<AWS::Partition>', '<AWS::Region>'] : [stack.partition, stack.region];
   const why =
     'The CDK\'s BucketDeployment handler, run only by CloudFormation at deploy time to copy the SPA build from the ' +
     'bootstrap asset bucket into the SPA bucket and invalidate the distribution; the CDK builds its role and runtime.';
@@ -233,7 +213,7 @@ function acknowledgeDeploymentHandler(scope: Construct, bucket: s3.Bucket): void
       reason: `${why} ${action} is the CDK's write grant on the SPA bucket: prune deletes files the new build no longer has.`,
     })),
     {
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-${qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${partition}:s3:::cdk-${qualifier}-assets-<AWS::AccountId>-${region}/*]`,
       reason: `${why} The asset object's key is a content hash known only at publish time: the grant covers the bootstrap asset bucket.`,
     },
     { id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason: `${why} The objects of the SPA bucket, every file of the build.` },

@@ -1,10 +1,12 @@
-import { App, CfnOutput, Fn, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, App, CfnOutput, CrossStackReferences, Fn, Lazy, ReferenceStrength, Stack, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { functionsFor, hasCapability, JWKS_PATH, routePath, type FunctionSpec } from '../functions/manifest.ts';
 import { ClientSecret } from './client-secret.ts';
 import { Edge, edgeEnvironment } from './edge.ts';
-import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
+import { hasAssertionKey, InfraConfigError, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
+import { EdgeLogsStack } from './edge-logs.ts';
+import { FirewallStack } from './firewall.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
@@ -18,6 +20,8 @@ export interface ParProxyStackProps extends StackProps {
   readonly config: InfraConfig;
   /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
+  /** With `edge=true`: the distribution's web ACL (infra/firewall.ts). */
+  readonly webAclArn?: string;
 }
 
 /**
@@ -86,12 +90,14 @@ export class ParProxyStack extends Stack {
     });
 
     if (config.edge !== undefined) {
+      // Never a distribution without its web ACL: addParProxyStack builds the us-east-1 stack that holds it.
+      if (props.webAclArn === undefined) throw new Error('edge=true needs the web ACL of a FirewallStack (infra/firewall.ts): build the stacks with addParProxyStack');
       this.edge = new Edge(this, 'Edge', {
         config: config.edge,
         apiUrl: this.httpApi.url,
         specs,
         basePath: config.basePath,
-        logRetentionDays: LOG_RETENTION,
+        webAclArn: props.webAclArn,
       });
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
       if (domain !== undefined && domain.hostedZone === undefined) {
@@ -157,14 +163,48 @@ function keyOutputs(scope: Construct, name: string, purpose: string, keys: Signi
 
 /**
  * Reads the configuration from the app's context and adds the stack. Throws InfraConfigError
- * (naming the context key) when the configuration is missing or invalid.
+ * (naming the context key) when the configuration is missing or invalid. With `edge=true` two
+ * us-east-1 stacks come with it (same account): the web ACL before it, the access log delivery
+ * after it; without the edge it is the one environment-agnostic stack.
  */
 export function addParProxyStack(app: App, overrides: Omit<Partial<ParProxyStackProps>, 'config'> = {}): ParProxyStack {
   const config = parseInfraConfig((key) => app.node.tryGetContext(key));
-  return new ParProxyStack(app, config.stackName, {
+  const props = {
     stackName: config.stackName,
     description: 'PAR proxy: signs OAuth request objects with AWS KMS and pushes them to the authorization server',
     ...overrides,
     config,
+  };
+  if (config.edge === undefined) return new ParProxyStack(app, config.stackName, props);
+
+  // References between regions need each stack's region at synthesis: the CLI's (credentials or
+  // AWS_REGION), as `cdk deploy` passes it.
+  const region = overrides.env?.region ?? process.env.CDK_DEFAULT_REGION;
+  if (region === undefined) {
+    throw new InfraConfigError([
+      { name: 'edge', reason: '=true needs the region to deploy to at synthesis: run cdk with credentials for it, or set AWS_REGION (its us-east-1 stacks are referenced from it)' },
+    ]);
+  }
+  const firewall = new FirewallStack(app, `${config.stackName}-Firewall`, {
+    stackName: `${config.stackName}-Firewall`,
+    description: 'PAR proxy edge: the CloudFront web ACL, its logs and its alarm (us-east-1)',
+    name: config.stackName,
+    specs: overrides.functions ?? functionsFor(config.proxyMode),
+    basePath: config.basePath,
+    config: config.edge.firewall,
+    logRetention: LOG_RETENTION,
+    alarmEmail: config.alarmEmail,
   });
+  // Fn::GetStackOutput across regions: no custom resource, and WAF itself refuses to delete an ACL in use.
+  CrossStackReferences.of(firewall.webAcl).produce(ReferenceStrength.WEAK);
+  const stack = new ParProxyStack(app, config.stackName, { ...props, env: { ...overrides.env, region }, webAclArn: firewall.webAcl.attrArn });
+  const distribution = stack.edge!.distribution;
+  CrossStackReferences.of(distribution.node.defaultChild!).produce(ReferenceStrength.WEAK);
+  new EdgeLogsStack(app, `${config.stackName}-EdgeLogs`, {
+    stackName: `${config.stackName}-EdgeLogs`,
+    description: 'PAR proxy edge: CloudFront standard logging v2 of the distribution (us-east-1)',
+    distributionArn: distribution.distributionArn,
+    logRetention: LOG_RETENTION,
+  });
+  return stack;
 }

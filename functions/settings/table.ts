@@ -596,6 +596,37 @@ export const HSTS_PRELOAD = {
   appliesWhen: WITH_EDGE,
 } as const satisfies Setting;
 
+// The edge's web ACL (AWS WAF, infra/firewall.ts): per source IP, over one evaluation window.
+// Auth0 allows 100 PAR requests/s per source IP and KMS 500 RSA signatures/s per account: one IP is
+// held far below both (and below the stage throttle), with room for an office behind one NAT.
+
+/** WAF's own bounds for a rate-based rule's limit. */
+const wafRateLimit = (raw: string) => integer(raw, 10, 2_000_000_000);
+
+/** Requests per source IP to the login routes (manifest `login`) in one window: 1000 in 5 minutes, 3.3/s, 500 sign-ins from one NAT. */
+export const WAF_LOGIN_RATE_LIMIT = {
+  context: 'wafLoginRateLimit',
+  rule: wafRateLimit,
+  default: '1000',
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+/** Requests per source IP to anything on the distribution in one window: 6000 in 5 minutes, 20/s. */
+export const WAF_RATE_LIMIT = {
+  context: 'wafRateLimit',
+  rule: wafRateLimit,
+  default: '6000',
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
+/** The rate rules' evaluation window in seconds: one of the four WAF offers. */
+export const WAF_RATE_WINDOW = {
+  context: 'wafRateWindow',
+  rule: (raw) => Number(oneOf(raw, ['60', '120', '300', '600'] as const)),
+  default: '300',
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
 export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   STACK_NAME,
   KEY_SPEC,
@@ -622,4 +653,7 @@ export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   HOSTED_ZONE_ID,
   HOSTED_ZONE_NAME,
   HSTS_PRELOAD,
+  WAF_LOGIN_RATE_LIMIT,
+  WAF_RATE_LIMIT,
+  WAF_RATE_WINDOW,
 ];

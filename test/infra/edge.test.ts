@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../functions/settings/table.ts';
 import { parseInfraConfig } from '../../infra/config.ts';
 import { HSTS_MAX_AGE } from '../../infra/edge.ts';
-import { LOG_RETENTION } from '../../infra/par-proxy-stack.ts';
 import { BASE_CONTEXT, BFF_CONTEXT, functionEnv, resources, synthesize, type CfnResource, type Synthesized } from './helpers.ts';
 
 /**
@@ -39,7 +38,7 @@ interface DistributionConfig {
   DefaultCacheBehavior: Behavior;
   CacheBehaviors?: Behavior[];
   Origins: Origin[];
-  Logging?: { Bucket: unknown; IncludeCookies?: boolean; Prefix?: string };
+  Logging?: unknown;
   DefaultRootObject?: string;
 }
 
@@ -54,11 +53,11 @@ const originOf = (synth: Synthesized, behavior: Behavior) => configOf(synth).Ori
 const patterns = (synth: Synthesized) => (configOf(synth).CacheBehaviors ?? []).map((behavior) => behavior.PathPattern).sort();
 /** The HTTP API's logical id. */
 const apiId = (synth: Synthesized) => only(synth.template, 'AWS::ApiGatewayV2::Api')[0];
-/** Buckets by their role: the logs bucket is the one the distribution logs to. */
-function buckets(synth: Synthesized): { logs: [string, CfnResource]; spa?: [string, CfnResource] } {
-  const logsId = (configOf(synth).Logging!.Bucket as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+/** The SPA's bucket: the stack's only one (access logs go to CloudWatch Logs in us-east-1, infra/edge-logs.ts). */
+function buckets(synth: Synthesized): { spa?: [string, CfnResource] } {
   const all = Object.entries(resources(synth.template, 'AWS::S3::Bucket'));
-  return { logs: all.find(([id]) => id === logsId)!, spa: all.find(([id]) => id !== logsId) };
+  expect(all.length).toBeLessThanOrEqual(1);
+  return { spa: all[0] };
 }
 function bucketPolicy(synth: Synthesized, bucketId: string): Array<{ Effect: string; Principal: unknown; Action: unknown; Condition?: unknown }> {
   const policy = Object.values(resources(synth.template, 'AWS::S3::BucketPolicy')).find(
@@ -170,18 +169,9 @@ describe('edge=true, relay mode, the SPA from a build folder', () => {
     for (const behavior of configOf(synth).CacheBehaviors!) expect(behavior.ResponseHeadersPolicyId).toBeUndefined();
   });
 
-  it('access logs: a private, encrypted, TLS-only bucket for log delivery, expiring with the log groups\' retention, no cookies', () => {
-    const { logs } = buckets(synth);
-    expect(LOG_RETENTION).toBe(30);
-    expect(logs[1].Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: LOG_RETENTION, Status: 'Enabled' }] },
-    });
-    const statements = bucketPolicy(synth, logs[0]);
-    expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === '{"Bool":{"aws:SecureTransport":"false"}}')).toBe(true);
-    expect(configOf(synth).Logging).toMatchObject({ Bucket: { 'Fn::GetAtt': [logs[0], 'RegionalDomainName'] }, IncludeCookies: false });
+  it('no legacy standard logging (it always records the query string): the logs are v2, in us-east-1', () => {
+    expect(configOf(synth).Logging).toBeUndefined();
+    expect(buckets(synth).spa).toBeDefined();
   });
 
   it('AppUrl is the distribution\'s https URL', () => {
@@ -298,12 +288,12 @@ describe('edge=true, bff mode, values given in the context win', () => {
 });
 
 describe('edge=true with an existing SPA origin', () => {
-  it('the default behaviour goes to that origin by https; no SPA bucket, only the logs bucket', () => {
+  it('the default behaviour goes to that origin by https; no bucket at all', () => {
     const synth = synthesize({ ...RELAY_EDGE, spaOrigin: 'https://spa.example.com:8443', contentSecurityPolicy: "default-src 'self'; img-src https:" });
     const origin = originOf(synth, configOf(synth).DefaultCacheBehavior);
     expect(origin.DomainName).toBe('spa.example.com');
     expect(origin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only', HTTPSPort: 8443 });
-    synth.template.resourceCountIs('AWS::S3::Bucket', 1);
+    synth.template.resourceCountIs('AWS::S3::Bucket', 0);
     synth.template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 0);
     synth.template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
       ResponseHeadersPolicyConfig: { SecurityHeadersConfig: { ContentSecurityPolicy: { ContentSecurityPolicy: "default-src 'self'; img-src https:", Override: true } } },

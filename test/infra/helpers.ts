@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { ClientAuthConfig, SigningKeyConfig } from '../../functions/core/config.ts';
 import { FUNCTIONS, type FunctionName } from '../../functions/manifest.ts';
@@ -53,7 +53,20 @@ export function buildApp(
       ...context,
     },
   });
-  return { app, stack: addParProxyStack(app, options.functions === undefined ? {} : { functions: options.functions }) };
+  const overrides = {
+    ...(options.functions === undefined ? {} : { functions: options.functions }),
+    // The region `cdk` passes (CDK_DEFAULT_REGION), which the edge's cross-region references need.
+    ...(app.node.tryGetContext('edge') === 'true' ? { env: { region: TEST_REGION } } : {}),
+  };
+  return { app, stack: addParProxyStack(app, overrides) };
+}
+
+/** The main stack's region in the edge's tests. */
+export const TEST_REGION = 'eu-west-1';
+
+/** The stacks of the app by id: the main one and, with the edge, its us-east-1 companions. */
+export function stacksOf(app: App): Record<string, Stack> {
+  return Object.fromEntries(app.node.children.filter((child): child is Stack => Stack.isStack(child)).map((stack) => [stack.node.id, stack]));
 }
 
 /** buildApp, then the stack's template (which synthesises the app). */

@@ -97,6 +97,14 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     edge: 'true',
     redirectUri: undefined,
   },
+  'edge: relay mode, web ACL limits and window from the context, e-mail alarms in us-east-1 too': {
+    edge: 'true',
+    proxyMode: 'relay',
+    wafLoginRateLimit: '300',
+    wafRateLimit: '3000',
+    wafRateWindow: '120',
+    alarmEmail: 'ops@example.com',
+  },
 };
 
 /** Every acknowledgement in the tree: rule id, reason, construct path. */
