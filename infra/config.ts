@@ -15,6 +15,7 @@ import {
   CLIENT_AUTH_METHOD,
   CLIENT_SECRET_ARN,
   CONTENT_SECURITY_POLICY,
+  ORIGIN_SECRET_VERSION_ID,
   defaultReservations,
   EDGE,
   DEPLOYMENT_SETTINGS,
@@ -134,6 +135,8 @@ export interface EdgeConfig {
   /** An existing https origin serving the SPA instead of the bucket. */
   readonly spaOrigin?: string;
   readonly contentSecurityPolicy: string;
+  /** The origin secret's version CloudFront sends (a rotation); unset: AWSCURRENT at the distribution's last update. */
+  readonly originSecretVersionId?: string;
 }
 
 /**
@@ -242,8 +245,16 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const assertionKeyGenerations = generations(s, ASSERTION_KEY_GENERATIONS, ACTIVE_ASSERTION_KEY, assertionKid, CLIENT_ASSERTION_KID, refuse);
 
   if (s.given(SPA_PATH) && s.given(SPA_ORIGIN)) refuse(SPA_ORIGIN, 'and spaPath exclude each other: the SPA comes either from a local build folder or from an existing origin');
+  const originSecretVersionId = s.get(ORIGIN_SECRET_VERSION_ID);
   const edge: EdgeConfig | undefined =
-    s.get(EDGE) === 'true' ? { spaPath: s.get(SPA_PATH), spaOrigin: s.get(SPA_ORIGIN), contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY) } : undefined;
+    s.get(EDGE) === 'true'
+      ? {
+          spaPath: s.get(SPA_PATH),
+          spaOrigin: s.get(SPA_ORIGIN),
+          contentSecurityPolicy: s.get(CONTENT_SECURITY_POLICY),
+          ...(originSecretVersionId === undefined ? {} : { originSecretVersionId }),
+        }
+      : undefined;
 
   const reserved = s.get(RESERVED_CONCURRENCY);
   const environment: Record<string, string> = {};

@@ -4,6 +4,7 @@ import { HttpOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { ORIGIN_VERIFY_HEADER } from '../functions/core/origin-verify.ts';
 import { routePath, type FunctionSpec } from '../functions/manifest.ts';
 import type { EdgeConfig } from './config.ts';
 
@@ -19,6 +20,8 @@ export interface EdgeProps {
   readonly basePath: string;
   /** Days the access logs are kept: the log groups' retention. */
   readonly logRetentionDays: number;
+  /** The origin secret's value for the API origin's x-origin-verify header: a dynamic reference (infra/origin-secret.ts). */
+  readonly originVerifyHeader: string;
 }
 
 /**
@@ -94,7 +97,11 @@ export class Edge extends Construct {
     if (config.spaOrigin === undefined) this.spaBucket = spaBucket(this);
     const spaOrigin = this.spaBucket === undefined ? httpsOrigin(config.spaOrigin!) : S3BucketOrigin.withOriginAccessControl(this.spaBucket);
     // The API's host: execute-api answers on its own name only, so Host is not forwarded (below).
-    const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY });
+    const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      // The functions refuse every request without it: the API answers only through the edge.
+      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifyHeader },
+    });
     const proxy: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       // Never redirect a POST: a redirected body is lost, and http is refused outright.

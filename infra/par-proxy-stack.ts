@@ -7,6 +7,7 @@ import { bffEdgeEnvironment, Edge } from './edge.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
+import { OriginSecret } from './origin-secret.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
@@ -42,6 +43,8 @@ export class ParProxyStack extends Stack {
   readonly monitoring: Monitoring;
   /** With `edge=true`: the CloudFront distribution in front of the SPA and the proxy. */
   readonly edge?: Edge;
+  /** With `edge=true`: the value CloudFront sends and the functions require (x-origin-verify). */
+  readonly originSecret?: OriginSecret;
 
   constructor(scope: Construct, id: string, props: ParProxyStackProps) {
     super(scope, id, props);
@@ -64,6 +67,7 @@ export class ParProxyStack extends Stack {
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    if (config.edge !== undefined) this.originSecret = new OriginSecret(this, 'OriginSecret');
     // The bff behind the edge lives at the distribution's URL, known once the distribution (built after
     // the API, which needs the functions) exists: a lazy token, resolved at synthesis.
     const siteUrl = `https://${Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
@@ -73,6 +77,7 @@ export class ParProxyStack extends Stack {
       keys: this.keys,
       clientSecret: this.clientSecret,
       sessionKeys: this.sessionKeys,
+      originSecret: this.originSecret,
       logRetention: LOG_RETENTION,
       functions: specs,
       derivedEnvironment,
@@ -98,6 +103,7 @@ export class ParProxyStack extends Stack {
         specs,
         basePath: config.basePath,
         logRetentionDays: LOG_RETENTION,
+        originVerifyHeader: this.originSecret!.headerValue(config.edge.originSecretVersionId),
       });
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
     }
@@ -112,7 +118,9 @@ export class ParProxyStack extends Stack {
       description: `Base URL of the proxy: ${called.join(', ')}${crossSite ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
     });
     if (crossSite) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
-    new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
+    // Behind the edge the API answers only CloudFront's requests: the JWKS too is read through it.
+    const publicUrl = this.edge === undefined ? this.httpApi.url : siteUrl;
+    new CfnOutput(this, 'JwksUrl', { value: `${publicUrl}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
     keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
     if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);
     if (this.clientSecret !== undefined) {
@@ -133,6 +141,12 @@ export class ParProxyStack extends Stack {
       new CfnOutput(this, 'SessionKeysSecretArn', {
         value: this.sessionKeys.secret.secretArn,
         description: 'The bff\'s session key material, generated at deploy time; rotate it by putting a new random value (docs/deploy.md)',
+      });
+    }
+    if (this.originSecret !== undefined) {
+      new CfnOutput(this, 'OriginSecretArn', {
+        value: this.originSecret.secret.secretArn,
+        description: 'What CloudFront sends the API as x-origin-verify; rotate it by putting a new value, then deploying with -c originSecretVersionId (docs/deploy.md)',
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });
