@@ -2,7 +2,6 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AsyncCache } from '../core/cache.ts';
 import { ServerError } from '../core/errors.ts';
 import { MIN_ORIGIN_SECRET_LENGTH, originDigest, verifyOrigin, type OriginDigests, type OriginVerdict } from '../core/origin-verify.ts';
-import { secretStringField } from './client-secret.ts';
 import { readCurrentAndPrevious } from './secret-stages.ts';
 
 /** Loaded once per container and kept 5 minutes, as the other secrets: a warm request makes no call for it. */
@@ -52,18 +51,14 @@ export class OriginSecretSource {
     const { current, previous } = await readCurrentAndPrevious(this.client, this.secretId, signal);
     const digests = [originDigest(parseOriginSecret(current))];
     // A previous value too short to be accepted was never one CloudFront sent: ignored, not fatal.
-    try {
-      if (previous !== undefined) digests.push(originDigest(parseOriginSecret(previous)));
-    } catch {
-      // ignored
-    }
+    if ((previous?.trim().length ?? 0) >= MIN_ORIGIN_SECRET_LENGTH) digests.push(originDigest(previous!.trim()));
     return digests;
   }
 }
 
-/** The SecretString is the value itself, or JSON with an `origin_secret` field; at least 32 characters. */
+/** The SecretString is the value itself, trimmed, as CloudFront sends it: at least 32 characters. */
 export function parseOriginSecret(secretString: string | undefined): string {
-  const value = secretStringField(secretString, 'origin_secret', 'origin secret');
-  if (value.length < MIN_ORIGIN_SECRET_LENGTH) throw new ServerError(`the origin secret must be at least ${MIN_ORIGIN_SECRET_LENGTH} characters`, 'secrets_manager');
+  const value = secretString?.trim() ?? '';
+  if (value.length < MIN_ORIGIN_SECRET_LENGTH) throw new ServerError(`the origin secret is shorter than ${MIN_ORIGIN_SECRET_LENGTH} characters`, 'secrets_manager');
   return value;
 }

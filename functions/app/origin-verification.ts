@@ -1,26 +1,20 @@
 import type { MiddlewareHandler } from 'hono';
 import { secretsManagerClient } from '../adapters/aws-clients.ts';
 import { OriginSecretSource } from '../adapters/origin-secret.ts';
-import { Deadline } from '../core/deadline.ts';
+import type { Deadline } from '../core/deadline.ts';
 import { AccessDeniedError } from '../core/errors.ts';
-import { ORIGIN_VERIFY_HEADER, type OriginVerdict } from '../core/origin-verify.ts';
-import { errorResponse, type ProxyEnv } from './proxy-app.ts';
+import { ORIGIN_VERIFY_HEADER } from '../core/origin-verify.ts';
+import { errorResponse, startDeadline, type ProxyEnv } from './proxy-app.ts';
 
 /** What the caller is told: the same whatever was wrong, so the answer teaches nothing about the value. */
 export const ORIGIN_REFUSED = 'the request did not come through the edge';
-
-/** What the log line says: the reason only, never the value. */
-const REASONS: Readonly<Record<Exclude<OriginVerdict, 'verified'>, string>> = {
-  missing: `the ${ORIGIN_VERIFY_HEADER} header is missing`,
-  mismatch: `the ${ORIGIN_VERIFY_HEADER} header does not match the origin secret`,
-};
 
 /**
  * The frame's first check (functions/app/proxy-app.ts) when ORIGIN_SECRET_ID is set: a request
  * without the edge's header, or with a value that is not the origin secret's, is answered 403
  * `access_denied` before anything else is done: no body read, no KMS, no authorization server. Its
- * WARN log line names the reason; the secret's read, when its copy has to be loaded, is timed as
- * Secrets Manager's.
+ * WARN log line names the reason, never the value; the secret's read, when its copy has to be
+ * loaded, is timed as Secrets Manager's.
  */
 export function requireOriginSecret(
   secret: Pick<OriginSecretSource, 'verify'>,
@@ -28,18 +22,11 @@ export function requireOriginSecret(
   timeoutMs: number,
 ): MiddlewareHandler<ProxyEnv> {
   return async (c, next) => {
-    const upstreamMs = c.get('upstreamMs');
-    const deadline = Deadline.start(clock, timeoutMs, timeoutMs, (upstream, ms) => {
-      upstreamMs[upstream] = (upstreamMs[upstream] ?? 0) + ms;
-    });
-    let verdict: OriginVerdict;
-    try {
-      verdict = await deadline.cached('secrets_manager', (signal) => secret.verify(c.req.header(ORIGIN_VERIFY_HEADER), signal));
-    } finally {
-      deadline.dispose();
-    }
+    // Its signals are shared ones, which need no disposing: the route starts its own deadline.
+    const deadline = startDeadline(c, clock, timeoutMs);
+    const verdict = await deadline.cached('secrets_manager', (signal) => secret.verify(c.req.header(ORIGIN_VERIFY_HEADER), signal));
     if (verdict === 'verified') return next();
-    c.set('answeredError', new AccessDeniedError(REASONS[verdict]));
+    c.set('answeredError', new AccessDeniedError(`the ${ORIGIN_VERIFY_HEADER} header is ${verdict === 'missing' ? 'missing' : 'wrong'}`));
     return errorResponse(c, new AccessDeniedError(ORIGIN_REFUSED));
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsManagerClient } from '../../functions/adapters/aws-clients.ts';
 import { MISMATCH_RELOAD_MS, ORIGIN_SECRET_TTL_MS } from '../../functions/adapters/origin-secret.ts';
@@ -101,7 +101,7 @@ describe('relay functions behind the edge', () => {
       expect(first.result).toEqual({ status: 403, body: { error: 'access_denied', error_description: ORIGIN_REFUSED } });
       // The cold container's load (AWSCURRENT, AWSPREVIOUS) and one reload in case the value was put since.
       expect(first.calls).toEqual({ kms: 0, secretsManager: 4, authorizationServer: 0 });
-      expect(lastLine()).toMatchObject({ level: 'WARN', errorDescription: 'the x-origin-verify header does not match the origin secret' });
+      expect(lastLine()).toMatchObject({ level: 'WARN', errorDescription: 'the x-origin-verify header is wrong' });
       const more = await counted(relay, async () => {
         for (let i = 0; i < 20; i += 1) expect((await call(relay, route, newValue())).status).toBe(403);
       });
@@ -160,6 +160,17 @@ describe('relay functions behind the edge', () => {
     expect((await counted(relay, async () => (await get(newValue())).status)).calls.secretsManager).toBe(2);
     now += ORIGIN_SECRET_TTL_MS;
     expect(await counted(relay, async () => (await get(v)).status)).toMatchObject({ result: 200, calls: { secretsManager: 2 } });
+  });
+});
+
+describe('cold start', () => {
+  it('the prefetch during INIT loads the origin secret with the rest, so that the first request calls nothing', async () => {
+    const wired = jwksFromEnv(relay.env, Date.now, requestLog);
+    const loaded = await counted(relay, () => wired.prefetch());
+    expect(loaded.calls).toMatchObject({ secretsManager: 2 });
+    const current = await secretsManagerClient({ timeoutMs: 1000 }).send(new GetSecretValueCommand({ SecretId: relay.env.ORIGIN_SECRET_ID }));
+    const first = await counted(relay, async () => (await wired.app.request('/.well-known/jwks.json', { headers: { [ORIGIN_VERIFY_HEADER]: current.SecretString! } })).status);
+    expect(first).toEqual({ result: 200, calls: { kms: 0, secretsManager: 0, authorizationServer: 0 } });
   });
 });
 
