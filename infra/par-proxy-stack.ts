@@ -115,7 +115,9 @@ export class ParProxyStack extends Stack {
     );
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.url,
-      description: `Base URL of the proxy: ${called.join(', ')}${crossSite ? `. ${BFF_SAME_SITE_WARNING}` : ''}`,
+      description:
+        `Base URL of the proxy: ${called.join(', ')}${crossSite ? `. ${BFF_SAME_SITE_WARNING}` : ''}` +
+        (this.edge === undefined ? '' : '. Behind the edge it answers only CloudFront (x-origin-verify): call AppUrl'),
     });
     if (crossSite) Annotations.of(this).addWarningV2('par-proxy:bffSameSite', BFF_SAME_SITE_WARNING);
     // Behind the edge the API answers only CloudFront's requests: the JWKS too is read through it.

@@ -98,6 +98,7 @@ describe.each([
     expect(outputs.OriginSecretArn!.Description).toContain('originSecretVersionId');
     expect(JSON.stringify(outputs.JwksUrl!.Value)).toContain('DomainName');
     expect(JSON.stringify(outputs.JwksUrl!.Value)).not.toContain('execute-api');
+    expect(outputs.ApiUrl!.Description).toMatch(/answers only CloudFront \(x-origin-verify\): call AppUrl$/);
   });
 });
 
