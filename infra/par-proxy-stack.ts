@@ -105,6 +105,9 @@ export class ParProxyStack extends Stack {
         logRetentionDays: LOG_RETENTION,
         originVerifyHeader: this.originSecret!.headerValue(config.edge.originSecretVersionId),
       });
+      // The functions start requiring the origin secret only after CloudFront sends it: CloudFormation
+      // finishes a distribution's update once it is deployed, and updates the functions after it.
+      for (const { fn } of this.functions.deployed) fn.node.addDependency(this.edge.distribution);
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
     }
     const crossSite = sessions && this.edge === undefined;

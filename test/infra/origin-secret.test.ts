@@ -7,6 +7,7 @@ import {
   BASE_CONTEXT,
   BFF_CONTEXT,
   functionEnv,
+  functionLogicalId,
   guardedSecretKeyStatements,
   identityPermissions,
   keyPolicyActions,
@@ -64,6 +65,12 @@ describe.each([
     const secret = resources(synth.template, 'AWS::SecretsManager::Secret')[originSecretId(synth)]!;
     expect(secret.Properties!.GenerateSecretString).toEqual({ PasswordLength: ORIGIN_SECRET_LENGTH, ExcludePunctuation: true });
     expect(secret.Properties!.SecretString).toBeUndefined();
+  });
+
+  it('every function is updated after the distribution, so that it requires the header only once CloudFront sends it', () => {
+    const [distribution] = Object.keys(resources(synth.template, 'AWS::CloudFront::Distribution'));
+    const functions = resources(synth.template, 'AWS::Lambda::Function') as Record<string, { DependsOn?: string[] }>;
+    for (const name of names) expect(functions[functionLogicalId(synth.template, name)]!.DependsOn, name).toContain(distribution);
   });
 
   it('every function gets ORIGIN_SECRET_ID, and GetSecretValue on that secret', () => {
