@@ -87,7 +87,9 @@ export const TOKEN = {
   modes: ['relay'],
   // Once per sign-in and per refresh: half of par's.
   reservedConcurrency: 50,
-  gzipBudgetKiB: 118.9, // the floor's 103.4 KiB x 1.15; measured 118.4 KiB (npm run bench, Node 24 target)
+  // The floor's 103.4 KiB x 1.15 = 118.9; measured 118.4 KiB (npm run bench, Node 24 target), then 119.3 KiB with the
+  // edge's origin check (issue 13), which the floor does not make: 1.154 x.
+  gzipBudgetKiB: 119.5,
 } as const satisfies FunctionSpec;
 
 export const JWKS = {
@@ -127,8 +129,9 @@ export const BFF = {
   // Every page load asks /session and every API call goes through it: par's and token's together.
   reservedConcurrency: 150,
   // The floor's 122.2 KiB x 1.15 = 140.5; measured 140.7 KiB (1.151 x, npm run bench): the least
-  // that passes, so that any growth fails the guard.
-  gzipBudgetKiB: 141,
+  // that passes, so that any growth fails the guard. The edge's origin check (issue 13), which the floor
+  // does not make, added 0.7 KiB: measured 141.4 KiB (1.157 x), budget again the least that passes.
+  gzipBudgetKiB: 141.5,
 } as const satisfies FunctionSpec;
 
 /** Every function, in the order the stack creates them. */

@@ -16,6 +16,7 @@ import {
   CLIENT_AUTH_METHOD,
   CLIENT_SECRET_ARN,
   CONTENT_SECURITY_POLICY,
+  ORIGIN_SECRET_VERSION_ID,
   defaultReservations,
   DOMAIN_NAME,
   EDGE,
@@ -149,6 +150,8 @@ export interface EdgeConfig {
   /** HSTS `preload` (needs the custom domain). */
   readonly hstsPreload: boolean;
   readonly firewall: FirewallConfig;
+  /** The origin secret's version CloudFront sends (a rotation); unset: AWSCURRENT at the distribution's last update. */
+  readonly originSecretVersionId?: string;
 }
 
 export interface EdgeDomain {
@@ -294,6 +297,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
   const assertionKeyGenerations = generations(s, ASSERTION_KEY_GENERATIONS, ACTIVE_ASSERTION_KEY, assertionKid, CLIENT_ASSERTION_KID, refuse);
 
   if (s.given(SPA_PATH) && s.given(SPA_ORIGIN)) refuse(SPA_ORIGIN, 'and spaPath exclude each other: the SPA comes either from a local build folder or from an existing origin');
+  const originSecretVersionId = s.get(ORIGIN_SECRET_VERSION_ID);
   const withEdge = s.get(EDGE) === 'true';
   // Without the edge these keys are refused as such; their rules among each other would only add noise.
   const domain = withEdge ? edgeDomain(s, problems) : undefined;
@@ -314,6 +318,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
           ...(domain === undefined ? {} : { domain }),
           hstsPreload: s.get(HSTS_PRELOAD),
           firewall,
+          ...(originSecretVersionId === undefined ? {} : { originSecretVersionId }),
         }
       : undefined;
   if (proxyMode === 'bff' && redirectUri !== undefined) {

@@ -7,6 +7,7 @@ import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { ORIGIN_VERIFY_HEADER } from '../functions/core/origin-verify.ts';
 import { routePath, type FunctionSpec } from '../functions/manifest.ts';
 import type { EdgeConfig, EdgeDomain } from './config.ts';
 import { SPA_ROUTES_CODE } from './spa-routes.ts';
@@ -23,6 +24,8 @@ export interface EdgeProps {
   readonly basePath: string;
   /** The web ACL's ARN (infra/firewall.ts, us-east-1), a reference into that stack. */
   readonly webAclArn: string;
+  /** The origin secret's value for the API origin's x-origin-verify header: a dynamic reference (infra/origin-secret.ts). */
+  readonly originVerifyHeader: string;
 }
 
 /**
@@ -90,7 +93,11 @@ export class Edge extends Construct {
     }
     const spaOrigin = this.spaBucket === undefined ? httpsOrigin(config.spaOrigin!) : S3BucketOrigin.withOriginAccessControl(this.spaBucket);
     // The API's host: execute-api answers on its own name only, so Host is not forwarded (below).
-    const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY });
+    const apiOrigin = new HttpOrigin(Fn.select(2, Fn.split('/', props.apiUrl)), {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      // The functions refuse every request without it: the API answers only through the edge.
+      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifyHeader },
+    });
     const proxy: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       // Never redirect a POST: a redirected body is lost, and http is refused outright.

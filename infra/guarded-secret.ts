@@ -2,7 +2,7 @@ import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { grantOnKey, KEY_ADMIN_ACTIONS } from './signing-key.ts';
 
 /** What Secrets Manager does with the secret's key for whoever writes or reads the secret. */
@@ -100,9 +100,42 @@ export class GuardedSecret {
     return this.readerArns;
   }
 
+  /**
+   * Lets a principal outside the stack past the resource policy, and nothing more: its IAM policy
+   * and the key's account statement decide the rest (CloudFormation's execution role resolving a
+   * dynamic reference).
+   */
+  addPrincipalReader(principalArn: string): void {
+    this.readerArns.push(principalArn);
+  }
+
   /** Lets `role` past the resource policy and decrypt through Secrets Manager; its IAM grant is the caller's. */
   addReader(role: iam.IRole): void {
     this.readerArns.push(role.roleArn);
     grantOnKey(this.key, role, ['kms:Decrypt'], { StringEquals: viaSecretsManager(this.key) });
+  }
+}
+
+/**
+ * A secret the stack generates for the functions alone (construct ids `Key` and `Secret` under
+ * `id`): the session keys, the origin secret. Nobody ever needs its value, so no break-glass reader.
+ */
+export class GeneratedSecret extends Construct {
+  readonly secret: secretsmanager.ISecret;
+  /** The secret's customer-managed key. */
+  readonly encryptionKey: kms.Key;
+  protected readonly guarded: GuardedSecret;
+
+  constructor(scope: Construct, id: string, props: Omit<GuardedSecretProps, 'breakGlassPrincipalArn'>) {
+    super(scope, id);
+    this.guarded = new GuardedSecret(this, props);
+    this.secret = this.guarded.secret;
+    this.encryptionKey = this.guarded.key;
+  }
+
+  /** GetSecretValue alone (it returns AWSCURRENT and AWSPREVIOUS alike), and decryption through Secrets Manager. */
+  grantRead(role: iam.IRole): void {
+    iam.Grant.addToPrincipal({ grantee: role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [this.secret.secretArn] });
+    this.guarded.addReader(role);
   }
 }

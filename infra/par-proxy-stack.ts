@@ -9,6 +9,7 @@ import { EdgeLogsStack } from './edge-logs.ts';
 import { FirewallStack } from './firewall.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
+import { OriginSecret } from './origin-secret.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
@@ -38,6 +39,8 @@ export class ParProxyStack extends Stack {
   readonly monitoring: Monitoring;
   /** With `edge=true`: the CloudFront distribution in front of the SPA and the proxy. */
   readonly edge?: Edge;
+  /** With `edge=true`: the value CloudFront sends and the functions require (x-origin-verify). */
+  readonly originSecret?: OriginSecret;
 
   constructor(scope: Construct, id: string, props: ParProxyStackProps) {
     super(scope, id, props);
@@ -60,6 +63,7 @@ export class ParProxyStack extends Stack {
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    if (config.edge !== undefined) this.originSecret = new OriginSecret(this, 'OriginSecret');
     // Behind the edge the SPA and the proxy live at the site's URL: the custom domain, or the distribution's
     // name, known once the distribution (built after the API, which needs the functions) exists: a lazy
     // token, resolved at synthesis.
@@ -71,6 +75,7 @@ export class ParProxyStack extends Stack {
       keys: this.keys,
       clientSecret: this.clientSecret,
       sessionKeys: this.sessionKeys,
+      originSecret: this.originSecret,
       logRetention: LOG_RETENTION,
       functions: specs,
       derivedEnvironment,
@@ -98,7 +103,11 @@ export class ParProxyStack extends Stack {
         specs,
         basePath: config.basePath,
         webAclArn: props.webAclArn,
+        originVerifyHeader: this.originSecret!.headerValue(config.edge.originSecretVersionId),
       });
+      // The functions start requiring the origin secret only after CloudFront sends it: CloudFormation
+      // finishes a distribution's update once it is deployed, and updates the functions after it.
+      for (const { fn } of this.functions.deployed) fn.node.addDependency(this.edge.distribution);
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
       if (domain !== undefined && domain.hostedZone === undefined) {
         new CfnOutput(this, 'CnameTarget', {
@@ -116,9 +125,13 @@ export class ParProxyStack extends Stack {
     );
     new CfnOutput(this, 'ApiUrl', {
       value: this.httpApi.url,
-      description: `Base URL of the proxy: ${called.join(', ')}${front === undefined ? '' : `. The browser calls it at ${new URL(front).origin}, a domain of the SPA's site mapped to this API (docs/deploy.md, "bff mode")`}`,
+      description:
+        `Base URL of the proxy: ${called.join(', ')}${front === undefined ? '' : `. The browser calls it at ${new URL(front).origin}, a domain of the SPA's site mapped to this API (docs/deploy.md, "bff mode")`}` +
+        (this.edge === undefined ? '' : '. Behind the edge it answers only CloudFront (x-origin-verify): call AppUrl'),
     });
-    new CfnOutput(this, 'JwksUrl', { value: `${this.httpApi.url}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
+    // Behind the edge the API answers only CloudFront's requests: the JWKS too is read through it.
+    const publicUrl = this.edge === undefined ? this.httpApi.url : siteUrl;
+    new CfnOutput(this, 'JwksUrl', { value: `${publicUrl}${JWKS_PATH}`, description: 'Public signing keys, for authorization servers that take a JWKS URL' });
     keyOutputs(this, 'SigningKey', 'request objects', this.keys.requestObject);
     if (this.keys.assertion !== undefined) keyOutputs(this, 'ClientAssertionKey', 'private_key_jwt client assertions', this.keys.assertion);
     if (this.clientSecret !== undefined) {
@@ -139,6 +152,12 @@ export class ParProxyStack extends Stack {
       new CfnOutput(this, 'SessionKeysSecretArn', {
         value: this.sessionKeys.secret.secretArn,
         description: 'The bff\'s session key material, generated at deploy time; rotate it by putting a new random value (docs/deploy.md)',
+      });
+    }
+    if (this.originSecret !== undefined) {
+      new CfnOutput(this, 'OriginSecretArn', {
+        value: this.originSecret.secret.secretArn,
+        description: 'What CloudFront sends the API as x-origin-verify; rotate it by putting a new value, then deploying with -c originSecretVersionId (docs/deploy.md)',
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });

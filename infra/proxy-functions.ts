@@ -10,6 +10,7 @@ import { settingsOf } from '../functions/settings/table.ts';
 import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
+import type { OriginSecret } from './origin-secret.ts';
 import type { SessionKeys } from './session-keys.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
@@ -44,6 +45,7 @@ export function stackEnvironment(
   keys: SigningKeys,
   clientSecret?: ClientSecret,
   sessionKeys?: SessionKeys,
+  originSecret?: OriginSecret,
 ): Record<string, string | undefined> {
   // A second key signs only in `separate`; while `published`, every generation is published only.
   const signingAssertions = config.assertionKey === 'separate' ? keys.assertion : undefined;
@@ -58,6 +60,7 @@ export function stackEnvironment(
     // This stack's keys that sign nothing, then keys managed elsewhere.
     PUBLISHED_KMS_KEY_IDS: [...publishedOnly.map((key) => key.keyArn), ...config.publishedKeyArns].join(',') || undefined,
     SESSION_KEYS_SECRET_ID: sessionKeys?.secret.secretArn,
+    ORIGIN_SECRET_ID: originSecret?.secret.secretArn,
   };
 }
 
@@ -93,6 +96,8 @@ export interface ProxyFunctionsProps {
   readonly clientSecret?: ClientSecret;
   /** The bff's session key material; present when a function holds sessions. */
   readonly sessionKeys?: SessionKeys;
+  /** Behind the edge: every function reads it, to refuse requests that bypassed the distribution. */
+  readonly originSecret?: OriginSecret;
   readonly logRetention: logs.RetentionDays;
   /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
@@ -122,7 +127,7 @@ export class ProxyFunctions extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
     const { config, keys } = props;
-    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys);
+    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys, props.originSecret);
     this.deployed = (props.functions ?? functionsFor(config.proxyMode)).map((spec) => {
       const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
@@ -157,6 +162,7 @@ export class ProxyFunctions extends Construct {
         bundling: cdkBundlingOptions(),
       });
       grantCapabilities(spec, role, props);
+      props.originSecret?.grantRead(role);
       return { spec, fn, role, logGroup };
     });
     const byName = <T>(pick: (deployed: DeployedFunction) => T) =>

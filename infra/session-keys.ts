@@ -1,9 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
-import { GuardedSecret } from './guarded-secret.ts';
+import type { Construct } from 'constructs';
+import { GeneratedSecret } from './guarded-secret.ts';
 
 /** Characters of generated key material: 64 of [A-Za-z0-9] carry about 380 bits (the bff wants 32 or more). */
 export const SESSION_KEY_LENGTH = 64;
@@ -16,29 +13,16 @@ export const SESSION_KEY_LENGTH = 64;
  * anyone's claims, so only the functions that hold sessions read it: no break-glass reader, since
  * nobody ever needs the value itself (rotating only puts one).
  */
-export class SessionKeys extends Construct {
-  readonly secret: secretsmanager.ISecret;
-  readonly encryptionKey: kms.Key;
-  private readonly guarded: GuardedSecret;
-
+export class SessionKeys extends GeneratedSecret {
   constructor(scope: Construct, id: string) {
-    super(scope, id);
-    this.guarded = new GuardedSecret(this, {
+    super(scope, id, {
       holds: 'the session keys secret',
-      keyDescription: `${Stack.of(this).stackName}: encrypts the bff's session key material; used only through Secrets Manager`,
+      keyDescription: `${Stack.of(scope).stackName}: encrypts the bff's session key material; used only through Secrets Manager`,
       description: 'Session key material of the PAR proxy (bff mode): seals its cookies. Rotate by putting a new random value (docs/deploy.md)',
       generateSecretString: { passwordLength: SESSION_KEY_LENGTH, excludePunctuation: true },
       rotation:
         'Rotated by putting a new random value (docs/deploy.md): the bff opens cookies with AWSCURRENT and AWSPREVIOUS, so one ' +
         'rotation ends no session, but two within a session lifetime end the older ones; a schedule would rotate without regard to it.',
     });
-    this.secret = this.guarded.secret;
-    this.encryptionKey = this.guarded.key;
-  }
-
-  /** GetSecretValue alone (it returns AWSCURRENT and AWSPREVIOUS alike), and decryption through Secrets Manager. */
-  grantRead(role: iam.IRole): void {
-    iam.Grant.addToPrincipal({ grantee: role, actions: ['secretsmanager:GetSecretValue'], resourceArns: [this.secret.secretArn] });
-    this.guarded.addReader(role);
   }
 }

@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   readonly revocation?: boolean;
   /** DPoP-bound tokens with server nonces required at the authorization server (RFC 9449; off by default). */
   readonly dpop?: boolean;
+  /** Behind an edge: every function requires the origin secret's header (ORIGIN_SECRET_ID; off by default). */
+  readonly originSecret?: boolean;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
   readonly postLogoutRedirectUris?: readonly string[];
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
@@ -58,6 +60,8 @@ export interface LocalStack {
   readonly issuer: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** With `originSecret`: the value a request must carry as x-origin-verify, until it is rotated. */
+  readonly originSecret?: string;
   readonly redirectUri: string;
   readonly env: Readonly<Record<string, string>>;
   readonly kms: FakeKms;
@@ -76,6 +80,7 @@ export const LOCAL_KEY_ALIAS = 'alias/par-proxy-local';
 export const LOCAL_ASSERTION_KEY_ALIAS = 'alias/par-proxy-local-assertions';
 export const LOCAL_SECRET_NAME = 'par-proxy/client-secret';
 export const LOCAL_SESSION_KEYS_NAME = 'par-proxy/session-keys';
+export const LOCAL_ORIGIN_SECRET_NAME = 'par-proxy/origin-secret';
 
 /** Points the AWS SDK at the local endpoints through its own variables; no variables of ours. */
 export function useLocalAws(kms: FakeKms, secretsManager: FakeSecretsManager): void {
@@ -120,6 +125,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const clientSecret = randomBytes(32).toString('base64url');
   const secret = secretsManager.createSecret(LOCAL_SECRET_NAME, JSON.stringify({ client_secret: clientSecret }));
   const sessionKeys = secretsManager.createSecret(LOCAL_SESSION_KEYS_NAME, randomBytes(32).toString('base64url'));
+  const originSecret = options.originSecret === true ? randomBytes(48).toString('base64url') : undefined;
+  const originSecretArn = originSecret === undefined ? undefined : secretsManager.createSecret(LOCAL_ORIGIN_SECRET_NAME, originSecret).arn;
 
   const authorizationServer = await startLocalAuthorizationServer({
     port: options.authorizationServerPort ?? 0,
@@ -165,6 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
         }
       : { ALLOWED_REDIRECT_URIS: redirectUri }),
+    ...(originSecretArn === undefined ? {} : { ORIGIN_SECRET_ID: originSecretArn }),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
     ...(options.authorizationDetailsTypes === undefined
       ? {}
@@ -199,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     issuer: authorizationServer.issuer,
     clientId: LOCAL_CLIENT_ID,
     clientSecret,
+    ...(originSecret === undefined ? {} : { originSecret }),
     redirectUri,
     env,
     kms,

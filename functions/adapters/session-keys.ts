@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AsyncCache } from '../core/cache.ts';
 import type { Deadline } from '../core/deadline.ts';
 import { ServerError } from '../core/errors.ts';
@@ -13,8 +13,8 @@ import {
   type SealablePayload,
   type SealKey,
 } from '../core/sealed-cookie.ts';
-import { fromAwsError } from './aws-errors.ts';
 import { secretStringField } from './client-secret.ts';
+import { readCurrentAndPrevious } from './secret-stages.ts';
 
 /**
  * The keys that seal the bff mode's cookies, from the Secrets Manager secret SESSION_KEYS_SECRET_ID:
@@ -39,12 +39,8 @@ const HKDF_INFO: Readonly<Record<Purpose, string>> = {
 
 export type SessionKeys = Readonly<Record<Purpose, KeyRing>>;
 
-type Stage = 'AWSCURRENT' | 'AWSPREVIOUS';
-
 export class SessionKeySource {
   private readonly cache: AsyncCache<SessionKeys>;
-  private lastReload = Number.NEGATIVE_INFINITY;
-  private reloading?: Promise<SessionKeys>;
 
   constructor(
     private readonly client: SecretsManagerClient,
@@ -65,19 +61,8 @@ export class SessionKeySource {
    * callers share one reload (the SPA's parallel calls after a rotation all carry the new kid), and a
    * failed reload fails only its callers: the cached rings stay for everyone else.
    */
-  reloadForUnknownKid(signal: () => AbortSignal): Promise<SessionKeys> {
-    if (this.reloading !== undefined) return this.reloading;
-    if (this.clock() - this.lastReload < UNKNOWN_KID_RELOAD_MS) return this.keys(signal);
-    this.lastReload = this.clock();
-    this.reloading = this.load(signal())
-      .then((keys) => {
-        this.cache.set(keys);
-        return keys;
-      })
-      .finally(() => {
-        this.reloading = undefined;
-      });
-    return this.reloading;
+  async reloadForUnknownKid(signal: () => AbortSignal): Promise<SessionKeys> {
+    return (await this.cache.refresh(signal, UNKNOWN_KID_RELOAD_MS)) ?? this.keys(signal);
   }
 
   seal<T extends SealablePayload>(payload: T, purpose: Purpose, signal: () => AbortSignal): Promise<string> {
@@ -97,11 +82,7 @@ export class SessionKeySource {
   }
 
   private async load(signal: AbortSignal): Promise<SessionKeys> {
-    // Both settle before a failure is thrown: no call is left running into the next load.
-    const [currentCall, previousCall] = await Promise.allSettled([this.fetch('AWSCURRENT', signal), this.fetch('AWSPREVIOUS', signal)]);
-    if (currentCall.status === 'rejected') throw currentCall.reason;
-    if (previousCall.status === 'rejected') throw previousCall.reason;
-    const [current, previous] = [currentCall.value, previousCall.value];
+    const { current, previous } = await readCurrentAndPrevious(this.client, this.secretId, signal);
     const currentKeys = await deriveKeys(parseSessionKeyMaterial(current));
     // A previous version too short to be accepted never sealed anything: it is ignored, not fatal.
     let previousKeys: Record<Purpose, SealKey> | undefined;
@@ -115,22 +96,6 @@ export class SessionKeySource {
       ...(previousKeys === undefined ? {} : { previous: previousKeys[purpose] }),
     });
     return { session: ring('session'), login: ring('login') };
-  }
-
-  /** A stage's SecretString; undefined for AWSPREVIOUS when there is none (never rotated). */
-  private async fetch(stage: Stage, signal: AbortSignal): Promise<string | undefined> {
-    try {
-      const result = await this.client.send(
-        new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: stage }),
-        { abortSignal: signal },
-      );
-      return result.SecretString ?? '';
-    } catch (error) {
-      if (stage === 'AWSPREVIOUS' && (error as { name?: unknown } | undefined)?.name === 'ResourceNotFoundException') {
-        return undefined;
-      }
-      throw fromAwsError('secrets_manager', error, signal);
-    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { Deadline, REQUEST_BUDGET_MS } from '../core/deadline.ts';
 import { InvalidRequestError, NotFoundError, OAuthError, ServerError, type Upstream } from '../core/errors.ts';
 import type { KeyFailure, MetricName, Telemetry } from './observability.ts';
@@ -50,13 +50,15 @@ export interface ProxyAppOptions {
    * than the answer itself.
    */
   readonly failuresOnly?: boolean;
+  /** Behind the edge: refuses a request without its origin secret before anything else (functions/app/origin-verification.ts). */
+  readonly originVerification?: MiddlewareHandler<ProxyEnv>;
 }
 
 /**
  * The frame shared by every function: one log line and metrics per request, OAuth-shaped JSON errors
  * with no-store, and no stack trace or exception text in any answer.
  */
-export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOptions): Hono<ProxyEnv> {
+export function proxyApp({ telemetry, clock, failuresOnly = false, originVerification }: ProxyAppOptions): Hono<ProxyEnv> {
   const app = new Hono<ProxyEnv>();
   app.use(async (c, next) => {
     const started = clock();
@@ -87,6 +89,7 @@ export function proxyApp({ telemetry, clock, failuresOnly = false }: ProxyAppOpt
       ...(keyFailures === undefined ? {} : { keyFailures }),
     });
   });
+  if (originVerification !== undefined) app.use(originVerification);
   app.use(async (c, next) => {
     const malformed = c.env?.event?.[MALFORMED_REQUEST];
     if (malformed !== undefined) throw new InvalidRequestError(malformed);

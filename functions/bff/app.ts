@@ -12,7 +12,7 @@ import type { SessionKeySource } from '../adapters/session-keys.ts';
 import { requestTokenSet } from '../adapters/token-endpoint.ts';
 import { originCheck, readJsonBody, requireCsrfHeader } from '../app/http.ts';
 import { METRIC, type Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, type ProxyAppOptions, type ProxyEnv } from '../app/proxy-app.ts';
 import { signAndPush, issParameterSupported } from '../app/pushed-login.ts';
 import { MethodNotAllowedError, resolveApiTarget } from '../core/api-path.ts';
 import { parseBffIntent } from '../core/bff-intent.ts';
@@ -49,6 +49,7 @@ export interface BffDependencies {
   readonly sessionKeys: Pick<SessionKeySource, 'seal' | 'open'>;
   readonly idTokens: Pick<IdTokenVerifier, 'verify'>;
   readonly telemetry: Telemetry;
+  readonly originVerification?: ProxyAppOptions['originVerification'];
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
 }

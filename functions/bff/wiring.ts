@@ -3,6 +3,7 @@ import { secretsManagerClient } from '../adapters/aws-clients.ts';
 import { IdTokenVerifier } from '../adapters/id-token.ts';
 import { SessionKeySource } from '../adapters/session-keys.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
+import { originVerificationFor } from '../app/origin-verification.ts';
 import { prefetch } from '../app/prefetch.ts';
 import { requestSigning, type FromEnv, type Wired } from '../app/wiring.ts';
 import { loadBffConfig, type Env } from '../core/config.ts';
@@ -11,6 +12,7 @@ import { createBffApp } from './app.ts';
 /** The bff app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
 export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadBffConfig(env);
+  const origin = originVerificationFor(config, clock);
   const { signer, clientAuthentication } = requestSigning(config, clock);
   const authorizationServer = new AuthorizationServer(config.issuer, {
     par: config.parEndpoint,
@@ -20,6 +22,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   const sessionKeys = new SessionKeySource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.sessionKeysSecretId, clock);
   const idTokens = new IdTokenVerifier(authorizationServer, config.clientId, clock);
   const app = createBffApp({
+    ...origin.dependencies,
     config,
     signer,
     authorizationServer,
@@ -34,6 +37,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     // Everything a first login needs, loaded while Lambda initialises the container.
     prefetch: () =>
       prefetch(clock, config.upstreamTimeoutMs, [
+        (deadline) => origin.prefetch(deadline),
         (deadline) => signer.prefetch(() => deadline.sharedSignal()),
         (deadline) => authorizationServer.endpoint('par', deadline),
         (deadline) => clientAuthentication.prefetch(deadline),

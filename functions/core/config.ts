@@ -28,6 +28,7 @@ import {
   REDIRECT_URI,
   SESSION_KEYS_SECRET_ID,
   SESSION_MAX_AGE,
+  ORIGIN_SECRET_ID,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -65,7 +66,12 @@ export type ClientAuthConfig =
       readonly assertionKey: SigningKeyConfig;
     };
 
-export type ClientConfig = ClientAuthConfig & {
+/** Behind the edge: the secret whose value every request must carry (functions/app/origin-verification.ts). */
+export interface OriginSecretConfig {
+  readonly originSecretId?: string;
+}
+
+export type ClientConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly issuer: string;
   readonly clientId: string;
   readonly allowedOrigins: ReadonlySet<string>;
@@ -89,7 +95,7 @@ export type TokenConfig = ClientConfig & {
 };
 
 /** The bff function (RFC 10017 6.1): the relay /par's settings, the token endpoint's, and the session's. */
-export type BffConfig = ClientAuthConfig & {
+export type BffConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly issuer: string;
   readonly clientId: string;
   readonly allowedOrigins: ReadonlySet<string>;
@@ -113,7 +119,7 @@ export type BffConfig = ClientAuthConfig & {
   readonly apiUpstreams: ApiUpstreams;
 };
 
-export interface JwksConfig {
+export interface JwksConfig extends OriginSecretConfig {
   /** Every key the proxy signs with or is about to sign with, in publication order. */
   readonly keys: readonly PublishedKeyConfig[];
   readonly upstreamTimeoutMs: number;
@@ -185,7 +191,13 @@ function browserClient(s: Settings) {
     ...clientAuth(s),
     allowedOrigins: new Set(s.get(ALLOWED_ORIGINS)),
     upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS),
+    ...originSecret(s),
   };
+}
+
+function originSecret(s: Settings): OriginSecretConfig {
+  const originSecretId = s.get(ORIGIN_SECRET_ID);
+  return originSecretId === undefined ? {} : { originSecretId };
 }
 
 export function loadParConfig(env: Env): ParConfig {
@@ -246,5 +258,5 @@ function jwksConfig(s: Settings): JwksConfig {
   for (const keyId of s.get(PUBLISHED_KMS_KEY_IDS) ?? []) keys.push({ keyId, alg: s.get(SIGNING_ALG), active: false });
   // The first entry of a key wins: an active key listed again stays active, with its kid.
   const unique = keys.filter((key, i) => keys.findIndex((other) => other.keyId === key.keyId) === i);
-  return { keys: unique, upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS) };
+  return { keys: unique, upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS), ...originSecret(s) };
 }

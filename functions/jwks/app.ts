@@ -1,13 +1,14 @@
 import type { Hono } from 'hono';
 import type { PublicJwk } from '../adapters/kms-signer.ts';
 import type { Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, type ProxyAppOptions, type ProxyEnv } from '../app/proxy-app.ts';
 import type { PublishedKeys } from './published-keys.ts';
 
 export interface JwksDependencies {
   /** Every key the proxy signs with, or is about to (rotation), in publication order. */
   readonly keys: Pick<PublishedKeys, 'read'>;
   readonly telemetry: Telemetry;
+  readonly originVerification?: ProxyAppOptions['originVerification'];
   readonly clock: () => number;
   readonly upstreamTimeoutMs: number;
 }

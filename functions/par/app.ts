@@ -4,7 +4,7 @@ import type { ClientAuthentication } from '../adapters/client-authentication.ts'
 import type { KmsSigner } from '../adapters/kms-signer.ts';
 import { originCheck, readJsonBody } from '../app/http.ts';
 import { METRIC, type Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, type ProxyAppOptions, type ProxyEnv } from '../app/proxy-app.ts';
 import { signAndPush } from '../app/pushed-login.ts';
 import type { ParConfig } from '../core/config.ts';
 import { parseIntent } from '../core/intent.ts';
@@ -15,6 +15,7 @@ export interface ParDependencies {
   readonly authorizationServer: AuthorizationServer;
   readonly clientAuthentication: ClientAuthentication;
   readonly telemetry: Telemetry;
+  readonly originVerification?: ProxyAppOptions['originVerification'];
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
 }

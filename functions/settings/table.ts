@@ -348,6 +348,18 @@ export const BASE_PATH = {
 } as const satisfies Setting;
 
 /**
+ * Secrets Manager: the origin secret CloudFront sends as `x-origin-verify` (infra/edge.ts). Set by
+ * the stack only with the edge; then every function refuses a request without it. AWSCURRENT and
+ * AWSPREVIOUS are accepted, so a rotation refuses nothing (docs/deploy.md).
+ */
+export const ORIGIN_SECRET_ID = {
+  env: 'ORIGIN_SECRET_ID',
+  fromStack: true,
+  readBy: 'all',
+  rule: (raw) => raw,
+} as const satisfies Setting;
+
+/**
  * REDIRECT_URI is the bff's own /callback, under BASE_PATH (`basePath` '' when unset): why it is not,
  * or undefined. The function checks it at cold start, the deployment at synthesis.
  */
@@ -386,6 +398,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   API_UPSTREAMS,
   SESSION_MAX_AGE,
   BASE_PATH,
+  ORIGIN_SECRET_ID,
 ];
 
 /** The settings `fn` reads: those of its capabilities. */
@@ -627,6 +640,17 @@ export const WAF_RATE_WINDOW = {
   appliesWhen: WITH_EDGE,
 } as const satisfies Setting;
 
+/**
+ * The version of the origin secret CloudFront sends: CloudFormation resolves a dynamic reference
+ * again only when its text changes, so a rotation names the new version here (docs/deploy.md).
+ * Default: AWSCURRENT as of the distribution's last update.
+ */
+export const ORIGIN_SECRET_VERSION_ID = {
+  context: 'originSecretVersionId',
+  rule: (raw) => matching(raw, /^[A-Za-z0-9-]{32,64}$/, 'must be a Secrets Manager VersionId, as put-secret-value prints it (32 to 64 letters, digits and hyphens)'),
+  appliesWhen: WITH_EDGE,
+} as const satisfies Setting;
+
 export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   STACK_NAME,
   KEY_SPEC,
@@ -656,4 +680,5 @@ export const DEPLOYMENT_SETTINGS: readonly Setting[] = [
   WAF_LOGIN_RATE_LIMIT,
   WAF_RATE_LIMIT,
   WAF_RATE_WINDOW,
+  ORIGIN_SECRET_VERSION_ID,
 ];

@@ -4,7 +4,7 @@ import type { ClientAuthentication } from '../adapters/client-authentication.ts'
 import { requestTokens } from '../adapters/token-endpoint.ts';
 import { originCheck, readJsonBody } from '../app/http.ts';
 import { METRIC, type Telemetry } from '../app/observability.ts';
-import { proxyApp, startDeadline, type ProxyEnv } from '../app/proxy-app.ts';
+import { proxyApp, startDeadline, type ProxyAppOptions, type ProxyEnv } from '../app/proxy-app.ts';
 import type { TokenConfig } from '../core/config.ts';
 import { parseTokenRequest } from '../core/token-request.ts';
 
@@ -13,6 +13,7 @@ export interface TokenDependencies {
   readonly authorizationServer: AuthorizationServer;
   readonly clientAuthentication: ClientAuthentication;
   readonly telemetry: Telemetry;
+  readonly originVerification?: ProxyAppOptions['originVerification'];
   readonly clock: () => number;
 }
 

@@ -3,6 +3,7 @@ import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { kmsClient } from '../adapters/aws-clients.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
+import { originVerificationFor } from '../app/origin-verification.ts';
 import { prefetch } from '../app/prefetch.ts';
 import type { ProxyEnv } from '../app/proxy-app.ts';
 import { clientAuthenticationFor, type FromEnv, type Wired } from '../app/wiring.ts';
@@ -12,6 +13,7 @@ import { createTokenApp } from './app.ts';
 /** The /token app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
 export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, writeLog: LogSink = stdoutSink): Wired => {
   const config = loadTokenConfig(env);
+  const origin = originVerificationFor(config, clock);
   const authorizationServer = new AuthorizationServer(config.issuer, { token: config.tokenEndpoint });
   // The KMS client is built only for private_key_jwt.
   const clientAuthentication = clientAuthenticationFor(
@@ -20,6 +22,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     clock,
   );
   const app = createTokenApp({
+    ...origin.dependencies,
     config,
     authorizationServer,
     clientAuthentication,
@@ -30,6 +33,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     app,
     prefetch: () =>
       prefetch(clock, config.upstreamTimeoutMs, [
+        (deadline) => origin.prefetch(deadline),
         (deadline) => authorizationServer.endpoint('token', deadline),
         (deadline) => clientAuthentication.prefetch(deadline),
       ]),

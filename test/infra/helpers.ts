@@ -256,9 +256,14 @@ export function identityStatements(synth: Pick<Synthesized, 'template'>, name: F
     .flatMap((policy) => (policy.Properties!.PolicyDocument as unknown as { Statement: Statement[] }).Statement);
 }
 
-/** The first two statements of a created secret's key policy (infra/guarded-secret.ts): the account administers, and uses it through Secrets Manager only. */
-export function guardedSecretKeyStatements(): Statement[] {
-  const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } };
+/**
+ * The first two statements of a created secret's key policy (infra/guarded-secret.ts): the account
+ * administers, and uses it through Secrets Manager only. `region`: a stack with its region at synthesis
+ * (the edge's), whose partition and region the CDK writes as literals.
+ */
+export function guardedSecretKeyStatements(region?: string): Statement[] {
+  const root = { AWS: { 'Fn::Join': ['', [region === undefined ? 'arn:' : 'arn:aws:iam::', ...(region === undefined ? [{ Ref: 'AWS::Partition' }, ':iam::'] : []), { Ref: 'AWS::AccountId' }, ':root']] } };
+  const viaSecretsManager = region === undefined ? REGION_VIA_SECRETS_MANAGER : `secretsmanager.${region}.amazonaws.com`;
   return [
     {
       Sid: 'AccountAdministersButDoesNotUseTheKey',
@@ -273,7 +278,7 @@ export function guardedSecretKeyStatements(): Statement[] {
       Principal: root,
       Action: [...SECRET_KEY_USE_ACTIONS],
       Resource: '*',
-      Condition: { StringEquals: { 'kms:ViaService': REGION_VIA_SECRETS_MANAGER, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
+      Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
     },
   ];
 }
