@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { formatConfigError, InfraConfigError } from './config.ts';
 import { addParProxyStack } from './par-proxy-stack.ts';
@@ -14,9 +14,11 @@ try {
   addParProxyStack(app);
 } catch (error) {
   if (!(error instanceof InfraConfigError)) throw error;
-  // A plain message, not a stack trace: every -c value to fix, and a command that works.
-  console.error(formatConfigError(error));
-  process.exit(1);
+  // `cdk bootstrap` runs the app too, before the deployment's context exists: an unusable
+  // configuration becomes an error on an empty stack, which fails `synth`, `diff` and `deploy` with
+  // every -c value to fix and a command that works, and lets `bootstrap` go on (it ignores annotations).
+  const placeholder = new Stack(app, String(app.node.tryGetContext('stackName') ?? 'ParProxy'));
+  Annotations.of(placeholder).addError(formatConfigError(error));
 }
 // cdk-nag's AWS Solutions checks run at synthesis; an unacknowledged finding fails `cdk synth`.
 // Every acknowledgement sits next to the construct it concerns, with its reason.
