@@ -1,5 +1,6 @@
 import { envSource, settingsReader, type Settings } from '../settings/reader.ts';
 import { InvalidSetting, url } from '../settings/rules.ts';
+import { fapi2Problems } from '../settings/profile.ts';
 import {
   ALLOW_PROMPT_NONE,
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
@@ -28,6 +29,8 @@ import {
   REDIRECT_URI,
   SESSION_KEYS_SECRET_ID,
   SESSION_MAX_AGE,
+  RESPONSE_MODE,
+  SECURITY_PROFILE,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -71,6 +74,8 @@ export type ClientConfig = ClientAuthConfig & {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly allowedRedirectUris: ReadonlySet<string>;
   readonly upstreamTimeoutMs: number;
+  /** SECURITY_PROFILE=fapi2: PS256 and private_key_jwt (checked at load), iss required, DPoP. */
+  readonly fapi2: boolean;
 };
 
 export type ParConfig = ClientConfig & {
@@ -94,6 +99,9 @@ export type BffConfig = ClientAuthConfig & {
   readonly clientId: string;
   readonly allowedOrigins: ReadonlySet<string>;
   readonly upstreamTimeoutMs: number;
+  readonly fapi2: boolean;
+  /** RESPONSE_MODE: `jwt` (JARM) or `query`, how /callback gets the authorization response. */
+  readonly responseMode: 'query' | 'jwt';
   readonly parEndpoint?: string;
   readonly authorizationEndpoint?: string;
   readonly tokenEndpoint?: string;
@@ -185,7 +193,15 @@ function browserClient(s: Settings) {
     ...clientAuth(s),
     allowedOrigins: new Set(s.get(ALLOWED_ORIGINS)),
     upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS),
+    fapi2: fapi2(s),
   };
+}
+
+/** SECURITY_PROFILE, after refusing every setting that contradicts it. */
+function fapi2(s: Settings): boolean {
+  const [first, ...more] = fapi2Problems(s, 'env');
+  if (first !== undefined) throw new ConfigError(first.name, first.reason, more);
+  return s.get(SECURITY_PROFILE) === 'fapi2';
 }
 
 export function loadParConfig(env: Env): ParConfig {
@@ -216,6 +232,8 @@ export function loadBffConfig(env: Env): BffConfig {
     const postLogoutRedirectUri = s.get(POST_LOGOUT_REDIRECT_URI);
     return {
       ...client,
+      // FAPI 2.0 Message Signing's signed responses by default: iss, code and state under the server's signature.
+      responseMode: s.get(RESPONSE_MODE) ?? (client.fapi2 ? 'jwt' : 'query'),
       parEndpoint: s.get(PAR_ENDPOINT),
       authorizationEndpoint: s.get(AUTHORIZATION_ENDPOINT),
       tokenEndpoint: s.get(TOKEN_ENDPOINT),
