@@ -11,7 +11,7 @@ import { jsonObject, type AuthorizationServer } from './authorization-server.ts'
  */
 
 /** Asymmetric algorithms only: never `none`, never HS* (3.1.3.7 item 8 would key them with the client secret). */
-const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
+export const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
 ]);
 /** The JWKS is kept this long per container. */
@@ -56,16 +56,27 @@ export class IdTokenVerifier {
   /** The verified claims of `idToken`, which must carry `nonce` (the one this login sent). */
   async verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
     const algorithms = await this.algorithms(deadline);
+    try {
+      return await this.withServerKeys(deadline, (getKey) => this.check(idToken, nonce, getKey, algorithms));
+    } catch (error) {
+      throw invalid(error);
+    }
+  }
+
+  /**
+   * Runs `check` (a jose verification) against the authorization server's JWKS, for any JWT the
+   * server signs (the ID token, a JARM response): the same cache, and one more try after a
+   * refetch when no key matched (the server rotated its keys). jose's errors reach the caller.
+   */
+  async withServerKeys<T>(deadline: Deadline, check: (getKey: KeySet['getKey']) => Promise<T>): Promise<T> {
     const keys = await this.keys(deadline);
     try {
-      return await this.check(idToken, nonce, keys, algorithms);
+      return await check(keys.getKey);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw invalid(error);
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       const fresh = await this.refetched(keys, deadline);
-      if (fresh === undefined) throw invalid(error);
-      return this.check(idToken, nonce, fresh, algorithms).catch((again: unknown) => {
-        throw invalid(again);
-      });
+      if (fresh === undefined) throw error;
+      return check(fresh.getKey);
     }
   }
 
@@ -74,8 +85,8 @@ export class IdTokenVerifier {
     await this.keys(deadline);
   }
 
-  private async check(idToken: string, nonce: string, keys: KeySet, algorithms: string[]): Promise<IdTokenClaims> {
-    const { payload } = await jwtVerify(idToken, keys.getKey, {
+  private async check(idToken: string, nonce: string, getKey: KeySet['getKey'], algorithms: string[]): Promise<IdTokenClaims> {
+    const { payload } = await jwtVerify(idToken, getKey, {
       algorithms,
       issuer: this.server.issuer, // item 2: exactly
       audience: this.clientId, // item 3
