@@ -197,7 +197,7 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
   for (const setting of SETTINGS) if (setting.context !== undefined) s.get(setting);
   const derived = s.get(EDGE) === 'true' && s.get(PROXY_MODE) === 'bff' ? DERIVED_AT_THE_EDGE.map((setting) => setting.context) : [];
   problems.push(...s.problems.filter((problem) => !(problem.missing && derived.includes(problem.name))));
-  problems.push(...fapi2Problems(s, 'context'));
+  problems.push(...fapi2Problems(s, 'context', CLIENT_SECRET_ARN));
   const config = deploymentConfig(s, source, problems);
   if (problems.length > 0) throw new InfraConfigError(order(problems));
   return config;

@@ -161,27 +161,23 @@ export class IdTokenVerifier {
   }
 }
 
-/** What a jose refusal means, in words safe to show: never the token or a claim's value. */
-function invalid(error: unknown): OAuthError {
+/** What a jose refusal of an ID token means, in words safe to show: never the token or a claim's value. */
+const invalid = (error: unknown): OAuthError => joseRefusal(error, 'the ID token', (description) => new InvalidIdTokenError(description));
+
+/**
+ * A jose refusal of a JWT the authorization server signed (`what`: "the ID token"), as `refuse`
+ * makes it, in words safe to show: never the JWT or a claim's value.
+ */
+export function joseRefusal(error: unknown, what: string, refuse: (description: string) => OAuthError): OAuthError {
   if (error instanceof OAuthError) return error;
-  if (error instanceof errors.JWTExpired) return new InvalidIdTokenError('the ID token has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    return new InvalidIdTokenError(`the ID token's "${error.claim}" claim is not valid`);
-  }
+  if (error instanceof errors.JWTExpired) return refuse(`${what} has expired`);
+  if (error instanceof errors.JWTClaimValidationFailed) return refuse(`${what}'s "${error.claim}" claim is not valid`);
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return new InvalidIdTokenError('the ID token is signed with an algorithm the proxy does not accept');
+    return refuse(`${what} is signed with an algorithm the proxy does not accept`);
   }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return new InvalidIdTokenError('no key of the authorization server matches the ID token');
-  }
-  if (error instanceof errors.JWKSMultipleMatchingKeys) {
-    return new InvalidIdTokenError('several keys of the authorization server match the ID token');
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new InvalidIdTokenError('the ID token signature is not valid');
-  }
-  if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) {
-    return new InvalidIdTokenError('the authorization server\'s key for the ID token is not usable');
-  }
-  return new InvalidIdTokenError('the ID token is malformed');
+  if (error instanceof errors.JWKSNoMatchingKey) return refuse(`no key of the authorization server matches ${what}`);
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return refuse(`several keys of the authorization server match ${what}`);
+  if (error instanceof errors.JWSSignatureVerificationFailed) return refuse(`${what}'s signature is not valid`);
+  if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) return refuse(`the authorization server's key for ${what} is not usable`);
+  return refuse(`${what} is malformed`);
 }

@@ -2,7 +2,7 @@ import { errors, jwtVerify } from 'jose';
 import type { Deadline } from '../core/deadline.ts';
 import { OAuthError } from '../core/errors.ts';
 import type { AuthorizationServer } from './authorization-server.ts';
-import { ASYMMETRIC_ALGS, CLOCK_TOLERANCE_S, type IdTokenVerifier } from './id-token.ts';
+import { ASYMMETRIC_ALGS, CLOCK_TOLERANCE_S, joseRefusal, type IdTokenVerifier } from './id-token.ts';
 
 /**
  * JARM (JWT Secured Authorization Response Mode for OAuth 2.0, response_mode=jwt), as FAPI 2.0
@@ -95,16 +95,8 @@ export class JarmVerifier {
 
 /** A jose refusal in words safe to show; a failed iss is a mix-up (RFC 9207), named as the query's is. */
 function refusal(error: unknown): OAuthError {
-  if (error instanceof OAuthError) return error;
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'iss') {
     return new InvalidAuthorizationResponseError('the authorization response comes from another issuer', 'invalid_issuer');
   }
-  if (error instanceof errors.JWTExpired) return new InvalidAuthorizationResponseError('the response JWT has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) return new InvalidAuthorizationResponseError(`the response JWT's "${error.claim}" claim is not valid`);
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return new InvalidAuthorizationResponseError('the response JWT is not signed with an algorithm the proxy accepts');
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidAuthorizationResponseError('no key of the authorization server matches the response JWT');
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidAuthorizationResponseError('the response JWT signature is not valid');
-  return new InvalidAuthorizationResponseError('the response JWT is malformed');
+  return joseRefusal(error, 'the response JWT', (description) => new InvalidAuthorizationResponseError(description));
 }

@@ -199,7 +199,7 @@ function browserClient(s: Settings) {
 
 /** SECURITY_PROFILE, after refusing every setting that contradicts it. */
 function fapi2(s: Settings): boolean {
-  const [first, ...more] = fapi2Problems(s, 'env');
+  const [first, ...more] = fapi2Problems(s, 'env', CLIENT_SECRET_ID);
   if (first !== undefined) throw new ConfigError(first.name, first.reason, more);
   return s.get(SECURITY_PROFILE) === 'fapi2';
 }
