@@ -80,6 +80,50 @@ describe('relay mode under the profile', () => {
   });
 });
 
+describe('relay mode under the profile: JARM in the SPA client (client/jarm.ts, WebCrypto)', () => {
+  /** A relay login that asked for JARM, up to the redirect back to the SPA: its storage and callback URL. */
+  async function jarmCallback() {
+    const storage = memoryStorage();
+    let authorizationUrl = '';
+    await startLogin({ proxyUrl: stack().proxyUrl, redirectUri: stack().redirectUri, storage, responseMode: 'jwt', navigate: (url) => (authorizationUrl = url) });
+    const callback = await logIn(authorizationUrl, stack().redirectUri, 'katherine.johnson');
+    const response = callback.searchParams.get('response')!;
+    const claims = JSON.parse(Buffer.from(response.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    leaks.secret(String(claims.code));
+    return { storage, callback, response, claims };
+  }
+  const outcome = (url: URL, storage: Storage) => completeLogin({ url: url.href, storage }).then(() => 'completed', (error: LoginError) => error.error);
+
+  it('verifies the signed response with the JWKS from discovery, then redeems its code', async () => {
+    const { storage, callback, response } = await jarmCallback();
+    expect([...callback.searchParams.keys()]).toEqual(['response']);
+    expect(JSON.parse(Buffer.from(response.split('.')[0]!, 'base64url').toString()).alg).toBe('PS256');
+    const tokens = await completeLogin({ url: callback.href, storage });
+    leaks.secret(tokens.access_token, tokens.id_token);
+    expect(tokens.claims?.iss).toBe(stack().issuer);
+  });
+
+  it('refuses a forged signature and an unsigned (alg none) response, redeeming nothing', async () => {
+    const forged = await jarmCallback();
+    const [header, payload, signature] = forged.response.split('.') as [string, string, string];
+    forged.callback.searchParams.set('response', `${header}.${payload}.${signature.slice(0, -8)}${signature.slice(-8) === 'AAAAAAAA' ? 'BBBBBBBB' : 'AAAAAAAA'}`);
+    expect(await outcome(forged.callback, forged.storage)).toBe('invalid_authorization_response');
+    const unsigned = await jarmCallback();
+    unsigned.callback.searchParams.set('response', `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${unsigned.response.split('.')[1]}.`);
+    expect(await outcome(unsigned.callback, unsigned.storage)).toBe('invalid_authorization_response');
+  });
+
+  it('refuses a plain code beside the response, or instead of it', async () => {
+    const beside = await jarmCallback();
+    beside.callback.searchParams.set('code', String(beside.claims.code));
+    expect(await outcome(beside.callback, beside.storage)).toBe('invalid_request');
+    const instead = await jarmCallback();
+    const plain = new URL(instead.callback.pathname, instead.callback);
+    for (const name of ['code', 'state', 'iss']) plain.searchParams.set(name, String(instead.claims[name]));
+    expect(await outcome(plain, instead.storage)).toBe('invalid_request');
+  });
+});
+
 watched.expectNoLeaks(4);
 
 function memoryStorage(): Storage {
