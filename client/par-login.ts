@@ -6,6 +6,7 @@
  * redirect URI, checks iss (RFC 9207) and state, has the proxy redeem the code, and checks the ID
  * token's iss, aud, exp and nonce (OpenID Connect Core 3.1.3.7).
  */
+import { jarmParameters } from './jarm.ts';
 import { webUrl } from './web-url.ts';
 
 export interface StartLoginOptions {
@@ -16,6 +17,8 @@ export interface StartLoginOptions {
   readonly scope?: string;
   /** Further intent fields the proxy accepts: audience, prompt, login_hint, max_age, ... */
   readonly params?: Readonly<Record<string, string | number>>;
+  /** `jwt`: ask for a signed authorization response (JARM), which completeLogin verifies (client/jarm.ts). */
+  readonly responseMode?: 'jwt';
   /** Defaults to window.location.assign. */
   readonly navigate?: (url: string) => void;
   readonly storage?: Storage;
@@ -63,6 +66,8 @@ interface PendingLogin {
   readonly clientId: string;
   /** RFC 9207 3: the server puts iss in every authorization response, so one without is refused. */
   readonly issParameterSupported: boolean;
+  /** JARM was asked for: the callback must carry one signed response, and nothing else. */
+  readonly responseMode?: 'jwt';
 }
 
 /**
@@ -137,9 +142,10 @@ export async function startLogin(options: StartLoginOptions): Promise<void> {
     nonce: secrets.nonce,
     code_challenge: await codeChallenge(secrets.verifier),
     code_challenge_method: 'S256',
+    ...(options.responseMode === undefined ? {} : { response_mode: options.responseMode }),
   });
   const { url, ...server } = authorizationRequest(pushed);
-  const pending: PendingLogin = { proxyUrl, redirectUri: options.redirectUri, ...secrets, ...server };
+  const pending: PendingLogin = { proxyUrl, redirectUri: options.redirectUri, ...secrets, ...server, ...(options.responseMode === undefined ? {} : { responseMode: options.responseMode }) };
   storage.setItem(STORAGE_KEY, JSON.stringify(pending));
   const navigate = options.navigate ?? ((target: string) => window.location.assign(target));
   navigate(url);
@@ -200,7 +206,9 @@ export async function completeLogin(options: CompleteLoginOptions = {}): Promise
   storage.removeItem(STORAGE_KEY);
   if (raw === null) throw new LoginError('login_required', 'no login is in progress in this tab');
   const pending = readPending(raw);
-  const params = new URL(options.url ?? window.location.href).searchParams;
+  const query = new URL(options.url ?? window.location.href).searchParams;
+  // JARM: code, state and iss only from the verified JWT, never from the query beside it.
+  const params = pending.responseMode === 'jwt' ? await jarmParameters(query, { ...pending, fail: (error, description) => new LoginError(error, description) }) : query;
   checkIssuer(params, pending);
   const error = params.get('error');
   const refused = () => new LoginError(error!, params.get('error_description') ?? 'the authorization server refused');

@@ -1,3 +1,4 @@
+import { fapi2Problems } from '../functions/settings/profile.ts';
 import type { SigningAlg } from '../functions/core/jws.ts';
 import type { FunctionName } from '../functions/manifest.ts';
 import { contextSource, settingsReader, type Problem, type Setting, type Settings, type Source } from '../functions/settings/reader.ts';
@@ -234,6 +235,7 @@ export function parseInfraConfig(get: ContextReader): InfraConfig {
   const mode = s.get(PROXY_MODE);
   const derived = s.get(EDGE) === 'true' && mode !== undefined ? DERIVED_AT_THE_EDGE[mode].map((setting) => setting.context) : [];
   problems.push(...s.problems.filter((problem) => !(problem.missing && derived.includes(problem.name))));
+  problems.push(...fapi2Problems(s, 'context', CLIENT_SECRET_ARN));
   const config = deploymentConfig(s, source, problems);
   if (problems.length > 0) throw new InfraConfigError(order(problems));
   return config;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { fapi2Client, fapi2Configuration, type LocalProfile } from './fapi2.ts';
 
 /**
  * A real OpenID Provider (panva's oidc-provider) on loopback, configured as a regulated
@@ -44,6 +45,11 @@ export interface LocalAuthorizationServerOptions {
    * refresh grant needs a proof, and the server's nonce is required (section 8). Off by default.
    */
   readonly dpop?: boolean;
+  /**
+   * `fapi2`: a FAPI 2.0 authorization server (Security Profile and Message Signing; local/fapi2.ts).
+   * Independent of `dpop`, which a FAPI 2.0 deployment also turns on (npm start does both).
+   */
+  readonly profile?: LocalProfile;
 }
 
 export interface LocalAuthorizationServer {
@@ -77,14 +83,16 @@ export async function startLocalAuthorizationServer(
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const idTokenKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const idTokenAlg = options.profile === 'fapi2' ? 'PS256' : 'RS256';
 
   const configuration: Configuration = {
     clients: options.clients.map((client) => ({
       ...clientMetadata(client),
       ...(options.dpop === true ? { dpop_bound_access_tokens: true } : {}),
+      ...(options.profile === 'fapi2' ? fapi2Client(client) : {}),
       ...(options.authorizationDetailsTypes?.length ? { authorization_details_types: [...options.authorizationDetailsTypes] } : {}),
     })),
-    jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: 'RS256', use: 'sig' }] as never },
+    jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: idTokenAlg, use: 'sig' }] as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
@@ -130,7 +138,7 @@ export async function startLocalAuthorizationServer(
       ctx.body = `<!doctype html><title>Error</title><h1>${escapeHtml(out.error)}</h1><p>${escapeHtml(String(out.error_description ?? ''))}</p>`;
     },
   };
-  const provider = new Provider(issuer, configuration);
+  const provider = new Provider(issuer, options.profile === 'fapi2' ? fapi2Configuration(configuration) : configuration);
   // The dev interactions warn about their use on every start; they are the point here.
   provider.on('server_error', () => {});
   server.on('request', provider.callback());

@@ -9,6 +9,7 @@ import { functionsFor, routePath, type FunctionSpec, type Mode } from '../functi
 import { bffDemoAssets, demoAssets } from './demo/assets.ts';
 import { startLocalResourceServer, type LocalResourceServer } from './resource-server.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
+import type { LocalProfile } from './fapi2.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
 
@@ -44,6 +45,12 @@ export interface LocalStackOptions {
   readonly dpop?: boolean;
   /** Behind an edge: every function requires the origin secret's header (ORIGIN_SECRET_ID; off by default). */
   readonly originSecret?: boolean;
+  /**
+   * `fapi2`: the authorization server runs the FAPI 2.0 profile (local/fapi2.ts), the client is
+   * registered for private_key_jwt and PS256, and the proxy runs with SECURITY_PROFILE=fapi2.
+   * DPoP is the separate `dpop` switch.
+   */
+  readonly profile?: LocalProfile;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
   readonly postLogoutRedirectUris?: readonly string[];
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
@@ -103,8 +110,9 @@ export async function publicJwk(key: KeyObject, alg: string) {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
+  const fapi2 = options.profile === 'fapi2';
   const alg = options.signingAlg ?? 'PS256';
-  const authMethod = options.authMethod ?? 'client_secret_post';
+  const authMethod = options.authMethod ?? (fapi2 ? 'private_key_jwt' : 'client_secret_post');
   const mode = options.mode ?? 'relay';
   const bff = mode === 'bff';
   const basePath = bff ? (options.basePath ?? '') : '';
@@ -137,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
     ...(options.dpop === true ? { dpop: true } : {}),
+    ...(fapi2 ? { profile: 'fapi2' as const } : {}),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
@@ -156,7 +165,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const env = {
     ISSUER: authorizationServer.issuer,
     CLIENT_ID: LOCAL_CLIENT_ID,
-    CLIENT_SECRET_ID: secret.arn,
+    // FAPI 2.0 allows no client secret: the proxy refuses to start with one named.
+    ...(fapi2 ? {} : { CLIENT_SECRET_ID: secret.arn }),
     CLIENT_AUTH_METHOD: authMethod,
     KMS_KEY_ID: LOCAL_KEY_ALIAS,
     SIGNING_ALG: alg,
@@ -173,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }
       : { ALLOWED_REDIRECT_URIS: redirectUri }),
     ...(originSecretArn === undefined ? {} : { ORIGIN_SECRET_ID: originSecretArn }),
+    ...(fapi2 ? { SECURITY_PROFILE: 'fapi2' } : {}),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
     ...(options.authorizationDetailsTypes === undefined
       ? {}

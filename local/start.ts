@@ -9,13 +9,22 @@ function proxyMode(raw: string | undefined): Mode {
   return value;
 }
 
+/** SECURITY_PROFILE for npm start: `fapi2` runs the authorization server and the proxy under FAPI 2.0, DPoP included. */
+function securityProfile(raw: string | undefined): 'fapi2' | undefined {
+  const value = raw?.trim() || 'none';
+  if (value !== 'none' && value !== 'fapi2') throw new Error(`SECURITY_PROFILE must be none or fapi2, got ${value}`);
+  return value === 'fapi2' ? value : undefined;
+}
+
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
 const port = Number(process.env.PORT ?? 3000);
 let logMode: RequestLogMode;
 let mode: Mode;
+let profile: 'fapi2' | undefined;
 try {
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
+  profile = securityProfile(process.env.SECURITY_PROFILE);
 } catch (error) {
   // A plain message, not a stack trace: the user only has to fix one variable.
   console.error((error as Error).message);
@@ -28,6 +37,8 @@ const stack = await startLocalStack({
   secretsManagerPort: port + 3,
   host: 'localhost',
   mode,
+  // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
+  ...(profile === undefined ? {} : { profile, dpop: true }),
   requestLog: requestLogSink(logMode),
 });
 
@@ -49,9 +60,9 @@ console.log(`
 PAR proxy running locally
   demo SPA              ${stack.proxyUrl}/   (click "Sign in"; any user name logs in)
 ${modeLines}
-  authorization server  ${stack.issuer}   oidc-provider: PAR, signed request objects and PKCE required
+  authorization server  ${stack.issuer}   oidc-provider: ${profile === 'fapi2' ? 'FAPI 2.0 (private_key_jwt, PS256, DPoP with nonces, JARM available)' : 'PAR, signed request objects and PKCE required (SECURITY_PROFILE=fapi2 npm start for FAPI 2.0)'}
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
-  Secrets Manager       ${stack.secretsManager.url}   secret ${stack.env.CLIENT_SECRET_ID}
+  Secrets Manager       ${stack.secretsManager.url}   ${stack.env.CLIENT_SECRET_ID === undefined ? 'no client secret: private_key_jwt' : `secret ${stack.env.CLIENT_SECRET_ID}`}
 
 Try it:
 ${tryIt}

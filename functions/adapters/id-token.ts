@@ -11,7 +11,7 @@ import { jsonObject, type AuthorizationServer } from './authorization-server.ts'
  */
 
 /** Asymmetric algorithms only: never `none`, never HS* (3.1.3.7 item 8 would key them with the client secret). */
-const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
+export const ASYMMETRIC_ALGS: ReadonlySet<string> = new Set([
   'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
 ]);
 /** The JWKS is kept this long per container. */
@@ -56,16 +56,27 @@ export class IdTokenVerifier {
   /** The verified claims of `idToken`, which must carry `nonce` (the one this login sent). */
   async verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
     const algorithms = await this.algorithms(deadline);
+    try {
+      return await this.withServerKeys(deadline, (getKey) => this.check(idToken, nonce, getKey, algorithms));
+    } catch (error) {
+      throw invalid(error);
+    }
+  }
+
+  /**
+   * Runs `check` (a jose verification) against the authorization server's JWKS, for any JWT the
+   * server signs (the ID token, a JARM response): the same cache, and one more try after a
+   * refetch when no key matched (the server rotated its keys). jose's errors reach the caller.
+   */
+  async withServerKeys<T>(deadline: Deadline, check: (getKey: KeySet['getKey']) => Promise<T>): Promise<T> {
     const keys = await this.keys(deadline);
     try {
-      return await this.check(idToken, nonce, keys, algorithms);
+      return await check(keys.getKey);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw invalid(error);
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       const fresh = await this.refetched(keys, deadline);
-      if (fresh === undefined) throw invalid(error);
-      return this.check(idToken, nonce, fresh, algorithms).catch((again: unknown) => {
-        throw invalid(again);
-      });
+      if (fresh === undefined) throw error;
+      return check(fresh.getKey);
     }
   }
 
@@ -74,8 +85,8 @@ export class IdTokenVerifier {
     await this.keys(deadline);
   }
 
-  private async check(idToken: string, nonce: string, keys: KeySet, algorithms: string[]): Promise<IdTokenClaims> {
-    const { payload } = await jwtVerify(idToken, keys.getKey, {
+  private async check(idToken: string, nonce: string, getKey: KeySet['getKey'], algorithms: string[]): Promise<IdTokenClaims> {
+    const { payload } = await jwtVerify(idToken, getKey, {
       algorithms,
       issuer: this.server.issuer, // item 2: exactly
       audience: this.clientId, // item 3
@@ -150,27 +161,23 @@ export class IdTokenVerifier {
   }
 }
 
-/** What a jose refusal means, in words safe to show: never the token or a claim's value. */
-function invalid(error: unknown): OAuthError {
+/** What a jose refusal of an ID token means, in words safe to show: never the token or a claim's value. */
+const invalid = (error: unknown): OAuthError => joseRefusal(error, 'the ID token', (description) => new InvalidIdTokenError(description));
+
+/**
+ * A jose refusal of a JWT the authorization server signed (`what`: "the ID token"), as `refuse`
+ * makes it, in words safe to show: never the JWT or a claim's value.
+ */
+export function joseRefusal(error: unknown, what: string, refuse: (description: string) => OAuthError): OAuthError {
   if (error instanceof OAuthError) return error;
-  if (error instanceof errors.JWTExpired) return new InvalidIdTokenError('the ID token has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    return new InvalidIdTokenError(`the ID token's "${error.claim}" claim is not valid`);
-  }
+  if (error instanceof errors.JWTExpired) return refuse(`${what} has expired`);
+  if (error instanceof errors.JWTClaimValidationFailed) return refuse(`${what}'s "${error.claim}" claim is not valid`);
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return new InvalidIdTokenError('the ID token is signed with an algorithm the proxy does not accept');
+    return refuse(`${what} is signed with an algorithm the proxy does not accept`);
   }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return new InvalidIdTokenError('no key of the authorization server matches the ID token');
-  }
-  if (error instanceof errors.JWKSMultipleMatchingKeys) {
-    return new InvalidIdTokenError('several keys of the authorization server match the ID token');
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new InvalidIdTokenError('the ID token signature is not valid');
-  }
-  if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) {
-    return new InvalidIdTokenError('the authorization server\'s key for the ID token is not usable');
-  }
-  return new InvalidIdTokenError('the ID token is malformed');
+  if (error instanceof errors.JWKSNoMatchingKey) return refuse(`no key of the authorization server matches ${what}`);
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return refuse(`several keys of the authorization server match ${what}`);
+  if (error instanceof errors.JWSSignatureVerificationFailed) return refuse(`${what}'s signature is not valid`);
+  if (error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid) return refuse(`the authorization server's key for ${what} is not usable`);
+  return refuse(`${what} is malformed`);
 }

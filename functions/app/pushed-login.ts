@@ -15,6 +15,8 @@ export interface PushDependencies {
     readonly requestObjectTtl: number;
     readonly parEndpoint?: string;
     readonly authorizationEndpoint?: string;
+    /** FAPI 2.0: the server sends iss on every authorization response, whatever its metadata says. */
+    readonly fapi2?: boolean;
   };
   readonly signer: Pick<KmsSigner, 'signJwt'>;
   readonly authorizationServer: AuthorizationServer;
@@ -69,6 +71,8 @@ export async function signAndPush(deps: PushDependencies, intent: Intent, deadli
  * still has every iss that is sent checked.
  */
 export async function issParameterSupported(deps: Pick<PushDependencies, 'config' | 'authorizationServer'>, deadline: Deadline): Promise<boolean> {
+  // FAPI 2.0 Security Profile requires RFC 9207 of the server, so a response without iss is refused.
+  if (deps.config.fapi2 === true) return true;
   if (deps.config.parEndpoint !== undefined && deps.config.authorizationEndpoint !== undefined) return false;
   return (await deps.authorizationServer.metadata('authorization_response_iss_parameter_supported', deadline)) === true;
 }

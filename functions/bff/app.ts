@@ -6,6 +6,7 @@ import { isErrorCode, isErrorDescription, type AuthorizationServer } from '../ad
 import type { ClientAuthentication } from '../adapters/client-authentication.ts';
 import { endSessionUrl } from '../adapters/end-session.ts';
 import { InvalidIdTokenError, type IdTokenVerifier } from '../adapters/id-token.ts';
+import type { JarmVerifier } from '../adapters/jarm.ts';
 import type { KmsSigner } from '../adapters/kms-signer.ts';
 import { revokeToken } from '../adapters/revocation.ts';
 import type { SessionKeySource } from '../adapters/session-keys.ts';
@@ -48,6 +49,8 @@ export interface BffDependencies {
   readonly clientAuthentication: ClientAuthentication;
   readonly sessionKeys: Pick<SessionKeySource, 'seal' | 'open'>;
   readonly idTokens: Pick<IdTokenVerifier, 'verify'>;
+  /** With RESPONSE_MODE=jwt: the JARM response's parameters, verified. */
+  readonly authorizationResponses?: Pick<JarmVerifier, 'parameters'>;
   readonly telemetry: Telemetry;
   readonly originVerification?: ProxyAppOptions['originVerification'];
   /** Milliseconds since the epoch. */
@@ -129,13 +132,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
 
   // Reached by navigation from the authorization server: no X-CSRF, and every outcome a 303.
   app.get(`${base}/callback`, async (c) => {
-    const query = new URL(c.req.url).searchParams;
-    const state = query.get('state') ?? '';
-    const cookieName = loginCookieName(state);
     const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     let login: LoginPayload | undefined;
     try {
+      const query = await callbackParameters(new URL(c.req.url).searchParams, deps, deadline);
+      const state = query.get('state') ?? '';
+      const cookieName = loginCookieName(state);
       if (cookieName !== undefined) {
         setCookie(c, clearLoginCookie(cookieName));
         const sealed = cookies[cookieName];
@@ -289,6 +292,13 @@ class CallbackError extends OAuthError {
   constructor(error: string, description: string) {
     super(400, error, description);
   }
+}
+
+/** The authorization response: the query, or with RESPONSE_MODE=jwt the verified JARM response's parameters. */
+async function callbackParameters(query: URLSearchParams, deps: BffDependencies, deadline: Deadline): Promise<URLSearchParams> {
+  if (deps.config.responseMode !== 'jwt') return query;
+  if (deps.authorizationResponses === undefined) throw new ServerError('RESPONSE_MODE=jwt without a JARM verifier');
+  return deps.authorizationResponses.parameters(query, deadline);
 }
 
 /** RFC 9207 2.4: the response's iss must be the issuer; absent only where the server does not send it. */

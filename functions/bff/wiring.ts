@@ -1,6 +1,7 @@
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
 import { secretsManagerClient } from '../adapters/aws-clients.ts';
 import { IdTokenVerifier } from '../adapters/id-token.ts';
+import { JarmVerifier } from '../adapters/jarm.ts';
 import { SessionKeySource } from '../adapters/session-keys.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
 import { originVerificationFor } from '../app/origin-verification.ts';
@@ -21,6 +22,8 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   });
   const sessionKeys = new SessionKeySource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.sessionKeysSecretId, clock);
   const idTokens = new IdTokenVerifier(authorizationServer, config.clientId, clock);
+  // The response JWTs are checked against the same JWKS cache as the ID tokens.
+  const authorizationResponses = new JarmVerifier(idTokens, authorizationServer, config.clientId, config.fapi2, clock);
   const app = createBffApp({
     ...origin.dependencies,
     config,
@@ -29,6 +32,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     clientAuthentication,
     sessionKeys,
     idTokens,
+    authorizationResponses,
     telemetry: jsonLineTelemetry('bff', Date.now, writeLog),
     clock,
   });

@@ -16,6 +16,8 @@ export interface BffIntentPolicy extends Omit<IntentPolicy, 'allowedRedirectUris
   readonly redirectUri: string;
   /** APP_URL: `return_to` must resolve on its origin. */
   readonly appUrl: string;
+  /** RESPONSE_MODE: `jwt` asks for a JARM response. */
+  readonly responseMode?: 'query' | 'jwt';
 }
 
 /** What the proxy makes for each login (core/session.ts `newLogin`). */
@@ -46,6 +48,7 @@ export function parseBffIntent(input: unknown, policy: BffIntentPolicy, login: L
       code_challenge_method: 'S256',
       state: login.state,
       nonce: login.nonce,
+      ...(policy.responseMode === 'jwt' ? { response_mode: 'jwt' } : {}),
     },
     { ...policy, allowedRedirectUris: new Set([policy.redirectUri]) },
   );

@@ -1,5 +1,6 @@
 import { envSource, settingsReader, type Settings } from '../settings/reader.ts';
 import { InvalidSetting, url } from '../settings/rules.ts';
+import { fapi2Problems } from '../settings/profile.ts';
 import {
   ALLOW_PROMPT_NONE,
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
@@ -29,6 +30,8 @@ import {
   SESSION_KEYS_SECRET_ID,
   SESSION_MAX_AGE,
   ORIGIN_SECRET_ID,
+  RESPONSE_MODE,
+  SECURITY_PROFILE,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -77,6 +80,8 @@ export type ClientConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly allowedRedirectUris: ReadonlySet<string>;
   readonly upstreamTimeoutMs: number;
+  /** SECURITY_PROFILE=fapi2: PS256 and private_key_jwt (checked at load), iss required, DPoP. */
+  readonly fapi2: boolean;
 };
 
 export type ParConfig = ClientConfig & {
@@ -100,6 +105,9 @@ export type BffConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly clientId: string;
   readonly allowedOrigins: ReadonlySet<string>;
   readonly upstreamTimeoutMs: number;
+  readonly fapi2: boolean;
+  /** RESPONSE_MODE: `jwt` (JARM) or `query`, how /callback gets the authorization response. */
+  readonly responseMode: 'query' | 'jwt';
   readonly parEndpoint?: string;
   readonly authorizationEndpoint?: string;
   readonly tokenEndpoint?: string;
@@ -192,12 +200,20 @@ function browserClient(s: Settings) {
     allowedOrigins: new Set(s.get(ALLOWED_ORIGINS)),
     upstreamTimeoutMs: s.get(UPSTREAM_TIMEOUT_MS),
     ...originSecret(s),
+    fapi2: fapi2(s),
   };
 }
 
 function originSecret(s: Settings): OriginSecretConfig {
   const originSecretId = s.get(ORIGIN_SECRET_ID);
   return originSecretId === undefined ? {} : { originSecretId };
+}
+
+/** SECURITY_PROFILE, after refusing every setting that contradicts it. */
+function fapi2(s: Settings): boolean {
+  const [first, ...more] = fapi2Problems(s, 'env', CLIENT_SECRET_ID);
+  if (first !== undefined) throw new ConfigError(first.name, first.reason, more);
+  return s.get(SECURITY_PROFILE) === 'fapi2';
 }
 
 export function loadParConfig(env: Env): ParConfig {
@@ -228,6 +244,8 @@ export function loadBffConfig(env: Env): BffConfig {
     const postLogoutRedirectUri = s.get(POST_LOGOUT_REDIRECT_URI);
     return {
       ...client,
+      // FAPI 2.0 Message Signing's signed responses by default: iss, code and state under the server's signature.
+      responseMode: s.get(RESPONSE_MODE) ?? (client.fapi2 ? 'jwt' : 'query'),
       parEndpoint: s.get(PAR_ENDPOINT),
       authorizationEndpoint: s.get(AUTHORIZATION_ENDPOINT),
       tokenEndpoint: s.get(TOKEN_ENDPOINT),

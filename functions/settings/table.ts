@@ -267,6 +267,22 @@ export const UPSTREAM_TIMEOUT_MS = {
   default: '3000',
 } as const satisfies Setting;
 
+export const SECURITY_PROFILES = ['none', 'fapi2'] as const;
+
+/**
+ * `fapi2`: the FAPI 2.0 Security Profile (and Message Signing where chosen). It fixes PS256 and
+ * private_key_jwt (a contradicting value fails the start, functions/settings/profile.ts), requires
+ * iss on every authorization response (RFC 9207), makes JARM the bff's default and DPoP-bound tokens
+ * the rule.
+ */
+export const SECURITY_PROFILE = {
+  env: 'SECURITY_PROFILE',
+  context: 'securityProfile',
+  readBy: ['oauth-client'],
+  rule: (raw) => oneOf(raw, SECURITY_PROFILES),
+  default: 'none',
+} as const satisfies Setting;
+
 // ---------------------------------------------------------------------------------------------
 // The bff mode (RFC 10017 6.1): the function that holds the session (functions/bff/).
 
@@ -334,6 +350,18 @@ export const SESSION_MAX_AGE = {
   appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
+/**
+ * The bff's authorization responses: `query` (code, state and iss in the callback's query) or `jwt`
+ * (JARM: one signed `response` JWT). Default `jwt` with SECURITY_PROFILE=fapi2, else `query`.
+ */
+export const RESPONSE_MODE = {
+  env: 'RESPONSE_MODE',
+  context: 'responseMode',
+  readBy: ['session'],
+  rule: (raw) => oneOf(raw, ['query', 'jwt'] as const),
+  appliesWhen: IN_BFF_MODE,
+} as const satisfies Setting;
+
 /** A prefix of every bff route, so that one path pattern can be routed to the proxy at an edge. */
 export const BASE_PATH = {
   env: 'BASE_PATH',
@@ -390,6 +418,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
   ALLOW_PROMPT_NONE,
   UPSTREAM_TIMEOUT_MS,
+  SECURITY_PROFILE,
   PROXY_MODE,
   REDIRECT_URI,
   SESSION_KEYS_SECRET_ID,
@@ -397,6 +426,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   POST_LOGOUT_REDIRECT_URI,
   API_UPSTREAMS,
   SESSION_MAX_AGE,
+  RESPONSE_MODE,
   BASE_PATH,
   ORIGIN_SECRET_ID,
 ];

@@ -196,3 +196,22 @@ describe("the README's configuration table", () => {
     }
   });
 });
+
+describe('securityProfile=fapi2 in the deployment (FAPI 2.0)', () => {
+  const FAPI = { securityProfile: 'fapi2', clientAuthMethod: 'private_key_jwt' };
+
+  it('passes SECURITY_PROFILE on to the functions', () => {
+    const context: Record<string, unknown> = { ...CONTEXT, ...FAPI };
+    expect(parseInfraConfig((key) => context[key]).environment.SECURITY_PROFILE).toBe('fapi2');
+  });
+
+  it('fails synthesis naming both context keys when signingAlg, clientAuthMethod or clientSecretArn contradicts it', () => {
+    expect(deploymentProblems({ ...FAPI, signingAlg: 'RS256' })).toEqual({ signingAlg: 'must be PS256, got RS256, with securityProfile=fapi2 (FAPI 2.0)' });
+    expect(deploymentProblems({ ...FAPI, clientAuthMethod: undefined })).toEqual({
+      clientAuthMethod: 'must be private_key_jwt, got client_secret_post: no client secret is allowed with securityProfile=fapi2 (FAPI 2.0)',
+    });
+    expect(deploymentProblems({ ...FAPI, clientAuthMethod: 'client_secret_basic', clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:par-AbCdEf' })).toMatchObject({
+      clientSecretArn: 'must be unset: no client secret is allowed with securityProfile=fapi2 (FAPI 2.0)',
+    });
+  });
+});
