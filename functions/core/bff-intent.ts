@@ -23,6 +23,8 @@ export interface LoginParameters {
   readonly state: string;
   readonly nonce: string;
   readonly codeChallenge: string;
+  /** DPOP=true: the thumbprint of the login's key (RFC 9449 10), so the code is bound to it. */
+  readonly dpopJkt?: string;
 }
 
 export interface BffIntent {
@@ -46,6 +48,7 @@ export function parseBffIntent(input: unknown, policy: BffIntentPolicy, login: L
       code_challenge_method: 'S256',
       state: login.state,
       nonce: login.nonce,
+      ...(login.dpopJkt === undefined ? {} : { dpop_jkt: login.dpopJkt }),
     },
     { ...policy, allowedRedirectUris: new Set([policy.redirectUri]) },
   );

@@ -28,6 +28,7 @@ import {
   REDIRECT_URI,
   SESSION_KEYS_SECRET_ID,
   SESSION_MAX_AGE,
+  DPOP,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -111,6 +112,8 @@ export type BffConfig = ClientAuthConfig & {
   /** '' or a prefix such as /auth. */
   readonly basePath: string;
   readonly apiUpstreams: ApiUpstreams;
+  /** RFC 9449: DPoP-bound tokens, a key per login (DPOP). */
+  readonly dpop: boolean;
 };
 
 export interface JwksConfig {
@@ -230,6 +233,7 @@ export function loadBffConfig(env: Env): BffConfig {
       sessionMaxAge: s.get(SESSION_MAX_AGE),
       basePath,
       apiUpstreams: s.get(API_UPSTREAMS) ?? new Map(),
+      dpop: s.get(DPOP),
     };
   });
 }

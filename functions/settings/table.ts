@@ -347,6 +347,16 @@ export const BASE_PATH = {
   appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
+/** RFC 9449: the bff binds its tokens to a key per login (DPoP); the authorization server must issue DPoP tokens. */
+export const DPOP = {
+  env: 'DPOP',
+  context: 'dpop',
+  readBy: ['session'],
+  rule: boolean,
+  default: 'false',
+  appliesWhen: IN_BFF_MODE,
+} as const satisfies Setting;
+
 /**
  * REDIRECT_URI is the bff's own /callback, under BASE_PATH (`basePath` '' when unset): why it is not,
  * or undefined. The function checks it at cold start, the deployment at synthesis.
@@ -386,6 +396,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   API_UPSTREAMS,
   SESSION_MAX_AGE,
   BASE_PATH,
+  DPOP,
 ];
 
 /** The settings `fn` reads: those of its capabilities. */

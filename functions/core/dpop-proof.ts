@@ -1,0 +1,95 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { importJWK, SignJWT } from 'jose';
+import type { DpopNonces } from './dpop-nonces.ts';
+import { newJti } from './request-object.ts';
+
+/**
+ * DPoP (RFC 9449) for the bff, which holds the key: one P-256 key per login, sealed in the login
+ * cookie and then in the session cookie, never anywhere else. Proofs are ES256 JWTs (section 4.2)
+ * signed with jose; nothing here touches the network.
+ */
+
+/** A P-256 private key as its JWK coordinates (RFC 7518 6.2): 43 base64url characters each. */
+export interface DpopKey {
+  readonly x: string;
+  readonly y: string;
+  readonly d: string;
+}
+
+export const DPOP_ALG = 'ES256';
+export const DPOP_TYP = 'dpop+jwt';
+
+/** A new key for one login (what Duende's BFF does: a key per session). */
+export function newDpopKey(): DpopKey {
+  const { x, y, d } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  return { x: x!, y: y!, d: d! };
+}
+
+/** The public JWK, members in RFC 7638 3.2's lexicographic order: also the thumbprint's input. */
+const publicJwk = (key: Pick<DpopKey, 'x' | 'y'>) => ({ crv: 'P-256', kty: 'EC', x: key.x, y: key.y });
+
+/** RFC 7638: the base64url SHA-256 thumbprint of the public key, the request object's dpop_jkt (RFC 9449 10). */
+export function dpopJkt(key: Pick<DpopKey, 'x' | 'y'>): string {
+  return createHash('sha256').update(JSON.stringify(publicJwk(key))).digest('base64url');
+}
+
+/** RFC 9449 4.2: ath, the base64url SHA-256 of the access token's ASCII. */
+export const accessTokenHash = (accessToken: string): string => createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+
+/** RFC 9449 4.2: htu is the target URI without query and fragment. */
+export function htuOf(url: string | URL): string {
+  const target = new URL(url);
+  target.search = '';
+  target.hash = '';
+  return target.href;
+}
+
+export interface ProofClaims {
+  readonly htm: string;
+  readonly htu: string | URL;
+  /** Epoch seconds. */
+  readonly iat: number;
+  /** The server's DPoP-Nonce (section 8), when it gave one. */
+  readonly nonce?: string;
+  /** For a resource: the token the proof goes with (its hash becomes ath, section 7). */
+  readonly accessToken?: string;
+  readonly jti?: string;
+}
+
+/** RFC 9449 4.2: a proof JWT, header {typ: dpop+jwt, alg: ES256, jwk}, claims jti, htm, htu, iat (+ nonce, ath). */
+export async function dpopProof(key: DpopKey, claims: ProofClaims): Promise<string> {
+  const privateKey = await importJWK({ ...publicJwk(key), d: key.d }, DPOP_ALG);
+  return new SignJWT({
+    jti: claims.jti ?? newJti(),
+    htm: claims.htm,
+    htu: htuOf(claims.htu),
+    iat: claims.iat,
+    ...(claims.nonce === undefined ? {} : { nonce: claims.nonce }),
+    ...(claims.accessToken === undefined ? {} : { ath: accessTokenHash(claims.accessToken) }),
+  })
+    .setProtectedHeader({ typ: DPOP_TYP, alg: DPOP_ALG, jwk: publicJwk(key) })
+    .sign(privateKey);
+}
+
+/** What a request needs to prove possession of a session's key: the key, the container's nonces, the clock. */
+export interface DpopProver {
+  /** A fresh proof for one request (a new jti each time), with the nonce last seen from `url`'s origin. */
+  proof(htm: string, url: string | URL, accessToken?: string): Promise<string>;
+  readonly nonces: DpopNonces;
+}
+
+export function dpopProver(key: DpopKey, nonces: DpopNonces, clock: () => number): DpopProver {
+  return {
+    nonces,
+    proof: (htm, url, accessToken) => {
+      const nonce = nonces.get(url);
+      return dpopProof(key, {
+        htm,
+        htu: url,
+        iat: Math.floor(clock() / 1000),
+        ...(nonce === undefined ? {} : { nonce }),
+        ...(accessToken === undefined ? {} : { accessToken }),
+      });
+    },
+  };
+}
