@@ -125,8 +125,9 @@ export const BFF = {
   // Every page load asks /session and every API call goes through it: par's and token's together.
   reservedConcurrency: 150,
   // The floor's 122.2 KiB x 1.15 = 140.5; measured 140.7 KiB (1.151 x, npm run bench): the least
-  // that passes, so that any growth fails the guard.
-  gzipBudgetKiB: 141,
+  // that passes, so that any growth fails the guard. DPoP (issue 14: core/dpop-*.ts, proofs on
+  // node:crypto) added 1.2 KiB: 142.0 KiB measured, 1.16 x.
+  gzipBudgetKiB: 142,
 } as const satisfies FunctionSpec;
 
 /** Every function, in the order the stack creates them. */

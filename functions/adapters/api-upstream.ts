@@ -70,12 +70,12 @@ const API = UPSTREAM_NAMES.api;
 export async function forwardToApi(request: ApiRequest, deadline: Deadline): Promise<ApiResponse> {
   const signal = deadline.signal();
   const { dpop } = request;
-  const send = async () =>
+  const send = () =>
     requestRaw(request.url, {
       method: request.method,
       headers: {
         ...forwardedHeaders(request.headers, request.accessToken, dpop === undefined ? 'Bearer' : 'DPoP'),
-        ...(dpop === undefined ? {} : { dpop: await dpop.proof(request.method, request.url, request.accessToken) }),
+        ...(dpop === undefined ? {} : { dpop: dpop.proof(request.method, request.url, request.accessToken) }),
       },
       ...(request.body === undefined ? {} : { body: request.body }),
       signal,

@@ -1,12 +1,13 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
+import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import type { DpopNonces } from './dpop-nonces.ts';
 import { newJti } from './request-object.ts';
 
 /**
  * DPoP (RFC 9449) for the bff, which holds the key: one P-256 key per login, sealed in the login
  * cookie and then in the session cookie, never anywhere else. Proofs are ES256 JWTs (section 4.2)
- * signed with jose; nothing here touches the network.
+ * signed with node:crypto (RFC 7518 3.4: the raw 64-byte R || S, `ieee-p1363`); nothing here touches
+ * the network. Not jose's SignJWT: measured, it put the bff bundle 2.2 KiB gzip over its budget and
+ * cost about 100 us more per proof (WebCrypto's importKey and sign); tests verify with jose.
  */
 
 /** A P-256 private key as its JWK coordinates (RFC 7518 6.2): 43 base64url characters each. */
@@ -56,25 +57,26 @@ export interface ProofClaims {
   readonly jti?: string;
 }
 
+const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
 /** RFC 9449 4.2: a proof JWT, header {typ: dpop+jwt, alg: ES256, jwk}, claims jti, htm, htu, iat (+ nonce, ath). */
-export async function dpopProof(key: DpopKey, claims: ProofClaims): Promise<string> {
-  const privateKey = await importJWK({ ...publicJwk(key), d: key.d }, DPOP_ALG);
-  return new SignJWT({
+export function dpopProof(key: DpopKey, claims: ProofClaims): string {
+  const privateKey = createPrivateKey({ key: { ...publicJwk(key), d: key.d }, format: 'jwk' });
+  const input = `${part({ typ: DPOP_TYP, alg: DPOP_ALG, jwk: publicJwk(key) })}.${part({
     jti: claims.jti ?? newJti(),
     htm: claims.htm,
     htu: htuOf(claims.htu),
     iat: claims.iat,
     ...(claims.nonce === undefined ? {} : { nonce: claims.nonce }),
     ...(claims.accessToken === undefined ? {} : { ath: accessTokenHash(claims.accessToken) }),
-  })
-    .setProtectedHeader({ typ: DPOP_TYP, alg: DPOP_ALG, jwk: publicJwk(key) })
-    .sign(privateKey);
+  })}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 /** What a request needs to prove possession of a session's key: the key, the container's nonces, the clock. */
 export interface DpopProver {
   /** A fresh proof for one request (a new jti each time), with the nonce last seen from `url`'s origin. */
-  proof(htm: string, url: string | URL, accessToken?: string): Promise<string>;
+  proof(htm: string, url: string | URL, accessToken?: string): string;
   readonly nonces: DpopNonces;
 }
 
