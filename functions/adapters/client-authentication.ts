@@ -99,10 +99,10 @@ export async function postAsClient(
   deadline: Deadline,
   retryStaleSocket = false,
   /** Headers made anew for each attempt: a DPoP proof (RFC 9449 4) is good for one request. */
-  perAttempt?: () => Promise<Readonly<Record<string, string>>>,
+  perAttempt?: () => Readonly<Record<string, string>>,
 ): Promise<HttpResponse> {
-  const attempt = async (credential: ClientCredential) =>
-    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers, ...(await perAttempt?.()) }, deadline, retryStaleSocket);
+  const attempt = (credential: ClientCredential) =>
+    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers, ...perAttempt?.() }, deadline, retryStaleSocket);
   const credential = await auth.credential(deadline);
   const response = await attempt(credential);
   const refused = response.status >= 400 && response.status < 500 && oauthError(response)?.error === 'invalid_client';

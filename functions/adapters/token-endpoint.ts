@@ -43,7 +43,7 @@ export async function requestTokens(
   dpop?: DpopProver,
 ): Promise<TokenResponse> {
   const url = await server.endpoint('token', deadline);
-  const proof = dpop === undefined ? undefined : async () => ({ dpop: dpop.proof('POST', url) });
+  const proof = dpop === undefined ? undefined : () => ({ dpop: dpop.proof('POST', url) });
   const send = () => postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline, false, proof);
   let response = await send();
   if (dpop !== undefined) {

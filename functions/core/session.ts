@@ -88,10 +88,7 @@ export function newSession(
 /** RFC 9449 5: a grant proved with the session's key must answer a DPoP token, and only then (a Bearer one could be replayed). */
 function boundAsAsked(session: SessionPayload): SessionPayload {
   if ((session.token_type === 'DPoP') !== (session.dpop_key !== undefined)) {
-    throw new UpstreamError(
-      session.dpop_key === undefined ? 'the token endpoint answered a DPoP token to a request without a proof' : 'the token endpoint answered a Bearer token where DPoP was asked for',
-      'authorization_server',
-    );
+    throw new UpstreamError('the token_type does not match the request: DPoP exactly when it carried a proof', 'authorization_server');
   }
   return session;
 }

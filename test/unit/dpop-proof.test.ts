@@ -35,6 +35,15 @@ describe('DPoP proofs (RFC 9449 4.2)', () => {
     expect(newDpopKey().d).not.toBe(key.d);
   });
 
+  it('signs with each session\'s own key, however many sessions a container has served (its imported keys are bounded)', async () => {
+    const keys = Array.from({ length: 70 }, () => newDpopKey());
+    for (const key of [...keys, keys[0]!, keys[69]!]) {
+      const proof = dpopProof(key, { htm: 'GET', htu: 'https://api.example.com/', iat: 1_700_000_000 });
+      const { protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], currentDate: new Date(1_700_000_000_000) });
+      expect(protectedHeader.jwk).toMatchObject({ x: key.x, y: key.y });
+    }
+  });
+
   it('htu drops the query and the fragment, keeps the path', () => {
     expect(htuOf('https://api.example.com/a/b?c=d#e')).toBe('https://api.example.com/a/b');
   });

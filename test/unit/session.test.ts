@@ -349,7 +349,7 @@ describe('a session bound to a DPoP key (RFC 9449)', () => {
   });
 
   it('refuses a Bearer token where DPoP was asked for, at the login and at a refresh, without quoting it', () => {
-    expect(upstreamError(() => newSession(TOKENS, CLAIMS, NOW, 3600, key)).description).toMatch(/Bearer token where DPoP was asked for/);
+    expect(upstreamError(() => newSession(TOKENS, CLAIMS, NOW, 3600, key)).description).toMatch(/token_type does not match the request/);
     const bound = newSession(DPOP, CLAIMS, NOW, 3600, key);
     const error = upstreamError(() => refreshedSession(bound, { access_token: 'at-2', token_type: 'Bearer' }, NOW + 10));
     expect(error.description).not.toMatch(/at-2/);
