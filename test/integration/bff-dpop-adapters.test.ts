@@ -90,6 +90,17 @@ describe('the token endpoint with a proof (RFC 9449 5, 8)', () => {
     expect(proofsSent()).toHaveLength(1);
   });
 
+  it('a stale nonce (the server rotated it): the remembered one is sent, refused with a new one, and the retry carries the new one', async () => {
+    harness.as.script('token', (_call, _form, headers) =>
+      decodeJwt(String(headers.dpop)).nonce === 'fresh' ? { status: 200, body: { access_token: 'at', token_type: 'DPoP' } } : useNonce('fresh'),
+    );
+    const dpop = prover();
+    dpop.nonces.remember(tokenEndpoint(), 'stale');
+    await requestTokenSet(new AuthorizationServer(harness.as.issuer, {}), auth, CLIENT_ID, REFRESH, deadline(), dpop);
+    expect(proofsSent().map((proof) => decodeJwt(proof).nonce)).toEqual(['stale', 'fresh']);
+    expect(dpop.nonces.get(tokenEndpoint())).toBe('fresh');
+  });
+
   it('refuses a Bearer token to a proved request (502): a bearer token would be usable by whoever copied it', async () => {
     harness.as.script('token', () => ({ status: 200, body: { access_token: 'at', token_type: 'Bearer' } }));
     const error = await refusal(requestTokenSet(new AuthorizationServer(harness.as.issuer, {}), auth, CLIENT_ID, REFRESH, deadline(), prover()));
