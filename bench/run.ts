@@ -3,7 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { buildAll, buildChildren, OUT_DIR, type Bundles } from './lib/build.ts';
 import { coldStarts, type ColdSample, type ColdVariant } from './lib/cold.ts';
-import { BFF_EXPECTED_STATUS } from './lib/bff-fakes.ts';
+import { BFF_EXPECTED_STATUS, DPOP_ENV } from './lib/bff-fakes.ts';
 import { EVENTS, EXPECTED_STATUS, FIXED_KID, ORIGIN, perRequest, startFakes, totalOf, type Fakes } from './lib/fakes.ts';
 import { FUNCTIONS } from '../functions/manifest.ts';
 import { kib, markdownTable, median, pairedRatio, ratio, spread, table } from './lib/stats.ts';
@@ -266,6 +266,9 @@ async function warm(all: Bundles, f: Fakes): Promise<void> {
     target('bff /session', 'bff', bffEvents.session, f.bffEnv, BFF_EXPECTED_STATUS.session, bff('bff-floor /session', {})),
     target('bff /api', 'bff', bffEvents.api, f.bffEnv, BFF_EXPECTED_STATUS.api, bff('bff-floor /api', { API: 1 })),
     target('bff /api refresh', 'bff', bffEvents.apiRefresh, f.bffEnv, BFF_EXPECTED_STATUS.apiRefresh, bff('bff-floor /api refresh', { 'AS token': 1, API: 1 })),
+    // issue 14: DPOP=true, a key per session: one ES256 proof per API call (two with a refresh), no more remote calls.
+    target('bff /api dpop', 'bff', bffEvents.apiDpop, { ...f.bffEnv, ...DPOP_ENV }, BFF_EXPECTED_STATUS.apiDpop, bff('bff-floor /api', { API: 1 })),
+    target('bff /api refresh dpop', 'bff', bffEvents.apiRefreshDpop, { ...f.bffEnv, ...DPOP_ENV }, BFF_EXPECTED_STATUS.apiRefreshDpop, bff('bff-floor /api refresh', { 'AS token': 1, API: 1 })),
     target('bff-floor /session', 'bff-floor', bffEvents.session, bffFloorEnv, BFF_EXPECTED_STATUS.session, { mode: 'bff' }),
     target('bff-floor /api', 'bff-floor', bffEvents.api, bffFloorEnv, BFF_EXPECTED_STATUS.api, { mode: 'bff' }),
     target('bff-floor /api refresh', 'bff-floor', bffEvents.apiRefresh, bffFloorEnv, BFF_EXPECTED_STATUS.apiRefresh, { mode: 'bff' }),
@@ -339,7 +342,7 @@ Ratios: median over rounds of the ratio within each round (paired), so that nois
 Remote calls: counted at the fakes, per request, in every round. A cached value reloaded by design
 (the kid once a minute in jwks; a key ring or secret after 5 minutes, the ID tokens' JWKS after 10)
 is a call or two in a round of ${SETTINGS.warmInvocations}, not one per request.`);
-  if (MODES.has('bff')) console.log(`bff: the session cookie is ${f.bff.sessionCookieBytes} bytes sealed (an Auth0-like session: claims, a JWT access token, a refresh token), one cookie; bff and bff-floor open the same bytes.`);
+  if (MODES.has('bff')) console.log(`bff: the session cookie is ${f.bff.sessionCookieBytes} bytes sealed (an Auth0-like session: claims, a JWT access token, a refresh token), one cookie; bff and bff-floor open the same bytes. With a DPoP key (the dpop rows): ${f.bff.dpopSessionCookieBytes} bytes.`);
   if (PROFILE.size > 0) console.log(`CPU profiles: ${profileDir}`);
   results.warm = {
     sessionCookieBytes: f.bff.sessionCookieBytes,

@@ -55,6 +55,11 @@ export interface LocalAuthorizationServerOptions {
 export interface LocalAuthorizationServer {
   readonly issuer: string;
   readonly provider: Provider;
+  /**
+   * With `dpop`: a client for the local resource server, allowed only RFC 7662 introspection (a
+   * DPoP-bound token's userinfo needs the holder's proof, so a resource server introspects it).
+   */
+  readonly introspectionClient?: { readonly clientId: string; readonly clientSecret: string };
   close(): Promise<void>;
 }
 
@@ -84,6 +89,7 @@ export async function startLocalAuthorizationServer(
   const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const idTokenKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const idTokenAlg = options.profile === 'fapi2' ? 'PS256' : 'RS256';
+  const introspectionClient = options.dpop === true ? { clientId: 'local-resource-server', clientSecret: randomBytes(32).toString('base64url') } : undefined;
 
   const configuration: Configuration = {
     clients: options.clients.map((client) => ({
@@ -91,7 +97,11 @@ export async function startLocalAuthorizationServer(
       ...(options.dpop === true ? { dpop_bound_access_tokens: true } : {}),
       ...(options.profile === 'fapi2' ? fapi2Client(client) : {}),
       ...(options.authorizationDetailsTypes?.length ? { authorization_details_types: [...options.authorizationDetailsTypes] } : {}),
-    })),
+    })).concat(
+      introspectionClient === undefined
+        ? []
+        : [{ client_id: introspectionClient.clientId, client_secret: introspectionClient.clientSecret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: [], response_types: [] }],
+    ),
     jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: idTokenAlg, use: 'sig' }] as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
@@ -113,7 +123,12 @@ export async function startLocalAuthorizationServer(
       devInteractions: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
       requestObjects: { enabled: true, requireSignedRequestObject: true },
-      ...(options.dpop === true ? { dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } } : {}),
+      ...(options.dpop === true
+        ? {
+            dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+            introspection: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }) => client.clientId === introspectionClient?.clientId } as never,
+          }
+        : {}),
       ...richAuthorizationRequests(options.authorizationDetailsTypes ?? []),
       // A client revokes only its own tokens (the default policy says as much, with a warning).
       ...(options.revocation === true
@@ -145,6 +160,7 @@ export async function startLocalAuthorizationServer(
   return {
     issuer,
     provider,
+    ...(introspectionClient === undefined ? {} : { introspectionClient }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,5 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 /**
  * A tiny API on 127.0.0.1 for the bff demo and tests: GET {basePath}/me answers who the bearer
@@ -14,6 +16,12 @@ export interface LocalResourceServerOptions {
   readonly port?: number;
   /** Where the API is mounted: GET {basePath}/me. Default /api. */
   readonly basePath?: string;
+  /**
+   * DPoP-bound tokens only (RFC 9449 7): `Authorization: DPoP`, a proof checked as a resource
+   * server must, this server's nonce required, and the token introspected (RFC 7662) with these
+   * credentials to compare its cnf.jkt with the proof's key.
+   */
+  readonly dpop?: { readonly clientId: string; readonly clientSecret: string };
 }
 
 export interface ReceivedRequest {
@@ -44,6 +52,8 @@ export interface LocalResourceServer {
   readonly apiUrl: string;
   readonly requests: readonly ReceivedRequest[];
   misbehave(misbehaviour: Misbehaviour | undefined): void;
+  /** With `dpop`: a new nonce; the previous one is refused from now on (a stale nonce). */
+  rotateDpopNonce(): void;
   /** Forgets the requests and behaves again. */
   reset(): void;
   close(): Promise<void>;
@@ -61,6 +71,10 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 /** Far above the proxy's 1 MiB request bound, to see a proxy that does not keep it. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const USERINFO_TIMEOUT_MS = 5000;
+/** RFC 9449 11.1: how far a proof's iat may be from now. */
+const DPOP_IAT_WINDOW_SECONDS = 60;
+const DPOP_ALGS = ['ES256', 'PS256'];
+const DPOP_TOKEN = /^DPoP +([A-Za-z0-9\-._~+/]+=*)$/;
 
 const challenge = (error: string, description: string): Answer => ({
   status: error === 'invalid_request' ? 400 : 401,
@@ -72,21 +86,100 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
   const basePath = (options.basePath ?? '/api').replace(/\/$/, '');
   const requests: ReceivedRequest[] = [];
   let misbehaviour: Misbehaviour | undefined;
-  let userinfoEndpoint: Promise<string> | undefined;
+  const endpoints = new Map<string, Promise<string>>();
+  let url = '';
+  let dpopNonce = randomBytes(16).toString('base64url');
+  /** jti -> iat of every accepted proof, kept past the iat window (RFC 9449 11.1). */
+  const seenJtis = new Map<string, number>();
 
-  /** The userinfo endpoint, from discovery (OpenID Connect Discovery 4), once; again after a failure. */
-  function userinfo(): Promise<string> {
-    userinfoEndpoint ??= (async () => {
-      const url = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      const response = await fetch(url, { signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS) });
-      const metadata = (await response.json()) as { issuer?: unknown; userinfo_endpoint?: unknown };
-      if (metadata.issuer !== options.issuer || typeof metadata.userinfo_endpoint !== 'string') {
-        throw new Error('the discovery document names another issuer or no userinfo_endpoint');
-      }
-      return metadata.userinfo_endpoint;
-    })();
-    userinfoEndpoint.catch(() => (userinfoEndpoint = undefined));
-    return userinfoEndpoint;
+  /** An endpoint from discovery (OpenID Connect Discovery 4), once; again after a failure. */
+  function endpoint(field: 'userinfo_endpoint' | 'introspection_endpoint'): Promise<string> {
+    let found = endpoints.get(field);
+    if (found === undefined) {
+      found = (async () => {
+        const discovery = `${options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+        const response = await fetch(discovery, { signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS) });
+        const metadata = (await response.json()) as Record<string, unknown>;
+        if (metadata.issuer !== options.issuer || typeof metadata[field] !== 'string') {
+          throw new Error(`the discovery document names another issuer or no ${field}`);
+        }
+        return metadata[field];
+      })();
+      found.catch(() => endpoints.delete(field));
+      endpoints.set(field, found);
+    }
+    return found;
+  }
+  const userinfo = () => endpoint('userinfo_endpoint');
+
+  const dpopChallenge = (error: string, description: string, extra: Record<string, string> = {}): Answer => ({
+    status: error === 'invalid_request' ? 400 : 401,
+    headers: { 'www-authenticate': `DPoP algs="${DPOP_ALGS.join(' ')}", error="${error}", error_description="${description}"`, ...extra },
+    body: { error, error_description: description },
+  });
+
+  /** RFC 9449 4.3 and 7: the proof, this server's nonce, the token's binding (cnf.jkt, by introspection). */
+  async function dpopMe(req: http.IncomingMessage, credentials: { clientId: string; clientSecret: string }): Promise<Answer> {
+    const authorization = req.headers.authorization;
+    if (authorization === undefined || !/^DPoP(\s|$)/i.test(authorization)) {
+      // 7.1: a DPoP-bound token sent as Bearer (or none) is refused, naming the scheme it needs.
+      return dpopChallenge('invalid_token', 'a DPoP-bound access token and a DPoP proof are required');
+    }
+    const token = DPOP_TOKEN.exec(authorization)?.[1];
+    const proof = req.headers.dpop;
+    if (token === undefined || typeof proof !== 'string' || proof.includes(',')) {
+      return dpopChallenge('invalid_request', 'one Authorization: DPoP token and one DPoP proof are required');
+    }
+    let claims: Record<string, unknown>;
+    let jwk: Record<string, unknown>;
+    try {
+      const verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGS });
+      claims = verified.payload;
+      jwk = verified.protectedHeader.jwk as Record<string, unknown>;
+    } catch {
+      return dpopChallenge('invalid_dpop_proof', 'the DPoP proof does not verify');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const htu = `${url}${new URL(req.url ?? '/', 'http://local').pathname}`;
+    const expected = {
+      htm: claims.htm === req.method,
+      htu: typeof claims.htu === 'string' && claims.htu === htu,
+      iat: typeof claims.iat === 'number' && Math.abs(now - claims.iat) <= DPOP_IAT_WINDOW_SECONDS,
+      jti: typeof claims.jti === 'string' && claims.jti.length >= 16,
+      ath: claims.ath === createHash('sha256').update(token, 'ascii').digest('base64url'),
+    };
+    const failed = Object.entries(expected).find(([, ok]) => !ok)?.[0];
+    if (failed !== undefined) return dpopChallenge('invalid_dpop_proof', `the DPoP proof's ${failed} is wrong`);
+    // 9: this server's nonce, else a new one to retry with.
+    if (claims.nonce !== dpopNonce) return dpopChallenge('use_dpop_nonce', 'a DPoP proof with this server\'s nonce is required', { 'dpop-nonce': dpopNonce });
+    for (const [jti, iat] of seenJtis) if (iat < now - 2 * DPOP_IAT_WINDOW_SECONDS) seenJtis.delete(jti);
+    if (seenJtis.has(claims.jti as string)) return dpopChallenge('invalid_dpop_proof', 'the DPoP proof was used before');
+    seenJtis.set(claims.jti as string, claims.iat as number);
+
+    let introspected: Record<string, unknown>;
+    try {
+      const response = await fetch(await endpoint('introspection_endpoint'), {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
+      });
+      if (!response.ok) throw new Error(`introspection answered ${response.status}`);
+      introspected = (await response.json()) as Record<string, unknown>;
+    } catch {
+      return { status: 503, body: { error: 'temporarily_unavailable', error_description: 'the authorization server cannot be reached' } };
+    }
+    const cnf = introspected.cnf as { jkt?: unknown } | undefined;
+    if (introspected.active !== true || introspected.token_type !== 'DPoP' || typeof introspected.sub !== 'string') {
+      return dpopChallenge('invalid_token', 'the access token is invalid, expired, revoked or not DPoP-bound');
+    }
+    // 6.1: the token is bound to the key that signed the proof.
+    if (cnf?.jkt !== (await calculateJwkThumbprint(jwk as never))) return dpopChallenge('invalid_token', 'the access token is bound to another key');
+    return { status: 200, headers: { 'dpop-nonce': dpopNonce }, body: { sub: introspected.sub } };
   }
 
   /** RFC 6750 3: who the token is for, or the challenge. */
@@ -124,7 +217,7 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return { status: 405, headers: { allow: 'GET, HEAD' }, body: { error: 'invalid_request', error_description: 'GET only' } };
     }
-    return me(req.headers.authorization);
+    return options.dpop === undefined ? me(req.headers.authorization) : dpopMe(req, options.dpop);
   }
 
   function send(res: http.ServerResponse, reply: Answer): void {
@@ -167,7 +260,7 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     url,
@@ -175,6 +268,9 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
     requests,
     misbehave: (next) => {
       misbehaviour = next;
+    },
+    rotateDpopNonce: () => {
+      dpopNonce = randomBytes(16).toString('base64url');
     },
     reset: () => {
       requests.length = 0;

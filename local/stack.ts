@@ -161,7 +161,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ],
   });
 
-  const resourceServer = await startLocalResourceServer({ issuer: authorizationServer.issuer });
+  const { introspectionClient } = authorizationServer;
+  const resourceServer = await startLocalResourceServer({ issuer: authorizationServer.issuer, ...(introspectionClient === undefined ? {} : { dpop: introspectionClient }) });
   const env = {
     ISSUER: authorizationServer.issuer,
     CLIENT_ID: LOCAL_CLIENT_ID,
@@ -180,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POST_LOGOUT_REDIRECT_URI: appUrl,
           API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
+          ...(options.dpop === true ? { DPOP: 'true' } : {}),
         }
       : { ALLOWED_REDIRECT_URIS: redirectUri }),
     ...(originSecretArn === undefined ? {} : { ORIGIN_SECRET_ID: originSecretArn }),

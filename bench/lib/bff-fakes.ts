@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { newDpopKey } from '../../functions/core/dpop-proof.ts';
 import type { FakeSecretsManager } from '../../local/fake-secrets-manager.ts';
 import {
   bffEvent,
@@ -27,13 +28,26 @@ export interface BffFakes {
   readonly events: Readonly<Record<BffEventName, APIGatewayProxyEventV2>>;
   /** The sealed session cookie's value, in bytes (one cookie: below the 3800-byte chunk size). */
   readonly sessionCookieBytes: number;
+  /** The same session with a DPoP key (DPOP=true, RFC 9449), in bytes. */
+  readonly dpopSessionCookieBytes: number;
   /** The token and jwks scripts, for the scripted server (its reset drops them). */
   readonly scripts: { readonly token: Script; readonly jwks: Script };
 }
 
-export type BffEventName = 'session' | 'api' | 'apiRefresh' | 'par' | 'callback';
+export type BffEventName = 'session' | 'api' | 'apiRefresh' | 'par' | 'callback' | 'apiDpop' | 'apiRefreshDpop';
 
-export const BFF_EXPECTED_STATUS: Readonly<Record<BffEventName, number>> = { session: 200, api: 200, apiRefresh: 200, par: 201, callback: 303 };
+export const BFF_EXPECTED_STATUS: Readonly<Record<BffEventName, number>> = {
+  session: 200,
+  api: 200,
+  apiRefresh: 200,
+  par: 201,
+  callback: 303,
+  apiDpop: 200,
+  apiRefreshDpop: 200,
+};
+
+/** What DPOP=true adds to the bff's environment (its sessions then hold a key: the api*Dpop events). */
+export const DPOP_ENV = { DPOP: 'true' } as const;
 
 /** The code the bff's callback redeems; other codes (relay's /token) get the scripted server's default answer. */
 const BFF_CODE = 'bench-bff-code-Qw3rTy';
@@ -70,11 +84,15 @@ export async function startBffFakes(options: {
   const refreshAnswer = answer(false);
 
   const seal = (payload: { exp: number }, purpose: 'session' | 'login') => sealWithDeployedKeys(secretsManager.url, keys.arn, payload, purpose);
-  const [session, dueSession, loginCookie] = await Promise.all([
+  // RFC 9449: the same sessions bound to a key per login (the proofs are made per request).
+  const withKey = (payload: ReturnType<typeof realisticSession>) => ({ ...payload, token_type: 'DPoP' as const, dpop_key: newDpopKey() });
+  const [session, dueSession, loginCookie, dpopSession, dueDpopSession] = await Promise.all([
     seal(realisticSession(issuer, clientId, now, 86_400), 'session'),
     // Expires within REFRESH_WITHIN_SECONDS, so every API call with it refreshes first.
     seal(realisticSession(issuer, clientId, now, 10), 'session'),
     seal(login, 'login'),
+    seal(withKey(realisticSession(issuer, clientId, now, 86_400)), 'session'),
+    seal(withKey(realisticSession(issuer, clientId, now, 10)), 'session'),
   ]);
   const sessionCookie = (value: string) => [`__Host-bff-session=${value}`];
 
@@ -91,6 +109,8 @@ export async function startBffFakes(options: {
       session: bffEvent({ method: 'GET', path: '/session', origin, cookies: sessionCookie(session) }),
       api: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(session) }),
       apiRefresh: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(dueSession) }),
+      apiDpop: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(dpopSession) }),
+      apiRefreshDpop: bffEvent({ method: 'GET', path: '/api/demo/v1/orders', query: 'limit=10', origin, cookies: sessionCookie(dueDpopSession) }),
       par: bffEvent({ method: 'POST', path: '/par', origin, body: JSON.stringify({ scope: 'openid profile email offline_access', return_to: '/orders' }) }),
       // A navigation from the authorization server: no Origin, no X-CSRF (RFC 9207: iss in the response).
       callback: bffEvent({
@@ -102,10 +122,12 @@ export async function startBffFakes(options: {
       }),
     },
     sessionCookieBytes: session.length,
+    dpopSessionCookieBytes: dpopSession.length,
     scripts: {
-      token: (_call, form) =>
+      token: (_call, form, headers) =>
         form.get('grant_type') === 'refresh_token'
-          ? { status: 200, body: refreshAnswer }
+          ? // A proved refresh gets a DPoP token (RFC 9449 5), as the bff requires.
+            { status: 200, body: headers.dpop === undefined ? refreshAnswer : { ...refreshAnswer, token_type: 'DPoP' } }
           : form.get('code') === BFF_CODE
             ? { status: 200, body: codeAnswer }
             : undefined,

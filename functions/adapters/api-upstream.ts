@@ -1,4 +1,6 @@
 import type { Deadline } from '../core/deadline.ts';
+import { asksResourceNonce } from '../core/dpop-nonces.ts';
+import type { DpopProver } from '../core/dpop-proof.ts';
 import { UPSTREAM_NAMES, UpstreamError, UpstreamTimeoutError } from '../core/errors.ts';
 import { requestRaw, ResponseTooLargeError } from './http-client.ts';
 
@@ -52,6 +54,8 @@ export interface ApiRequest {
   /** At most 1 MiB: the app checks before calling. */
   readonly body?: Uint8Array;
   readonly accessToken: string;
+  /** A DPoP-bound token (RFC 9449 7): `Authorization: DPoP`, and a proof for this URL with ath. */
+  readonly dpop?: DpopProver;
 }
 
 export interface ApiResponse {
@@ -65,15 +69,26 @@ const API = UPSTREAM_NAMES.api;
 
 export async function forwardToApi(request: ApiRequest, deadline: Deadline): Promise<ApiResponse> {
   const signal = deadline.signal();
-  let response;
-  try {
-    response = await requestRaw(request.url, {
+  const { dpop } = request;
+  const send = () =>
+    requestRaw(request.url, {
       method: request.method,
-      headers: forwardedHeaders(request.headers, request.accessToken),
+      headers: {
+        ...forwardedHeaders(request.headers, request.accessToken, dpop === undefined ? 'Bearer' : 'DPoP'),
+        ...(dpop === undefined ? {} : { dpop: dpop.proof(request.method, request.url, request.accessToken) }),
+      },
       ...(request.body === undefined ? {} : { body: request.body }),
       signal,
       maxResponseBytes: MAX_API_RESPONSE_BYTES,
     });
+  let response;
+  try {
+    response = await send();
+    // RFC 9449 9: one more try with the resource's new nonce; it refused the request unread.
+    if (dpop !== undefined && dpop.nonces.remember(request.url, response.headers['dpop-nonce']) && asksResourceNonce(response.status, response.headers['www-authenticate'])) {
+      response = await send();
+      dpop.nonces.remember(request.url, response.headers['dpop-nonce']);
+    }
   } catch (error) {
     if (signal.aborted) throw new UpstreamTimeoutError('api');
     if (error instanceof ResponseTooLargeError) {
@@ -87,13 +102,13 @@ export async function forwardToApi(request: ApiRequest, deadline: Deadline): Pro
   return { status: response.status, headers: returnedHeaders(response.status, response.headers), body: response.body };
 }
 
-export function forwardedHeaders(incoming: Headers, accessToken: string): Record<string, string> {
+export function forwardedHeaders(incoming: Headers, accessToken: string, scheme: 'Bearer' | 'DPoP' = 'Bearer'): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = incoming.get(name);
     if (value !== null) headers[name] = value;
   }
-  headers.authorization = `Bearer ${accessToken}`;
+  headers.authorization = `${scheme} ${accessToken}`;
   return headers;
 }
 

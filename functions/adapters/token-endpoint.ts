@@ -1,7 +1,8 @@
 import type { Deadline } from '../core/deadline.ts';
+import type { DpopProver } from '../core/dpop-proof.ts';
 import { UpstreamError } from '../core/errors.ts';
 import type { TokenRequest } from '../core/token-request.ts';
-import { failureOf, jsonObject, TOKEN_CALLER_ERRORS, type AuthorizationServer } from './authorization-server.ts';
+import { failureOf, jsonObject, oauthError, TOKEN_CALLER_ERRORS, type AuthorizationServer } from './authorization-server.ts';
 import { postAsClient, type ClientAuthentication } from './client-authentication.ts';
 import type { HttpResponse } from './http-client.ts';
 
@@ -18,8 +19,8 @@ export interface TokenResponse {
 /** RFC 6749 5.1: the fields of a successful token response the bff uses, checked. */
 export interface TokenSet {
   readonly access_token: string;
-  /** RFC 6750; compared case-insensitively (RFC 6749 5.1), normalised. */
-  readonly token_type: 'Bearer';
+  /** RFC 6750 or RFC 9449; compared case-insensitively (RFC 6749 5.1), normalised. */
+  readonly token_type: 'Bearer' | 'DPoP';
   /** Seconds, a positive integer. */
   readonly expires_in?: number;
   readonly refresh_token?: string;
@@ -29,7 +30,9 @@ export interface TokenSet {
 
 /**
  * RFC 6749 4.1.3 and 6: redeems a code (with its PKCE verifier, RFC 7636 4.5) or a refresh token as
- * the confidential client, authenticated exactly as for the PAR push.
+ * the confidential client, authenticated exactly as for the PAR push. With `dpop`, every attempt
+ * carries a fresh proof (RFC 9449 5), and a 400 use_dpop_nonce with a new DPoP-Nonce is tried once
+ * more with it (section 8).
  */
 export async function requestTokens(
   server: AuthorizationServer,
@@ -37,9 +40,19 @@ export async function requestTokens(
   clientId: string,
   request: TokenRequest,
   deadline: Deadline,
+  dpop?: DpopProver,
 ): Promise<TokenResponse> {
   const url = await server.endpoint('token', deadline);
-  const response = await postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline);
+  const proof = dpop === undefined ? undefined : () => ({ dpop: dpop.proof('POST', url) });
+  const send = () => postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline, false, proof);
+  let response = await send();
+  if (dpop !== undefined) {
+    const fresh = dpop.nonces.remember(url, response.headers['dpop-nonce']);
+    if (fresh && response.status === 400 && oauthError(response)?.error === 'use_dpop_nonce') {
+      response = await send();
+      dpop.nonces.remember(url, response.headers['dpop-nonce']);
+    }
+  }
   return parseTokenResponse(response);
 }
 
@@ -61,16 +74,20 @@ export async function requestTokenSet(
   clientId: string,
   request: TokenRequest,
   deadline: Deadline,
+  dpop?: DpopProver,
 ): Promise<TokenSet> {
-  return tokenSetOf(await requestTokens(server, auth, clientId, request, deadline));
+  return tokenSetOf(await requestTokens(server, auth, clientId, request, deadline, dpop), dpop === undefined ? 'Bearer' : 'DPoP');
 }
 
-/** RFC 6749 5.1. A token_type other than Bearer (DPoP, RFC 9449 5) is refused until the bff speaks it. */
-export function tokenSetOf({ body }: TokenResponse): TokenSet {
+/**
+ * RFC 6749 5.1, with the token_type asked for: DPoP when the request carried a proof (RFC 9449 5;
+ * a Bearer token there would be usable by anyone who copied it), else Bearer.
+ */
+export function tokenSetOf({ body }: TokenResponse, expected: 'Bearer' | 'DPoP' = 'Bearer'): TokenSet {
   const malformed = (what: string) => new UpstreamError(`the authorization server answered a token response with ${what}`, 'authorization_server');
   if (body.access_token === '') throw malformed('an empty access_token');
-  if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
-    throw malformed('a token_type other than Bearer');
+  if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== expected.toLowerCase()) {
+    throw malformed(`a token_type other than ${expected}`);
   }
   const expiresIn = body.expires_in;
   if (expiresIn !== undefined && !(Number.isSafeInteger(expiresIn) && (expiresIn as number) > 0)) {
@@ -85,7 +102,7 @@ export function tokenSetOf({ body }: TokenResponse): TokenSet {
   }
   return {
     access_token: body.access_token as string,
-    token_type: 'Bearer',
+    token_type: expected,
     ...(expiresIn === undefined ? {} : { expires_in: expiresIn as number }),
     ...optional,
   };

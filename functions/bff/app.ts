@@ -19,6 +19,8 @@ import { MethodNotAllowedError, resolveApiTarget } from '../core/api-path.ts';
 import { parseBffIntent } from '../core/bff-intent.ts';
 import type { BffConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
+import { DpopNonces } from '../core/dpop-nonces.ts';
+import { dpopJkt, dpopProver, newDpopKey, type DpopKey, type DpopProver } from '../core/dpop-proof.ts';
 import { InvalidRequestError, OAuthError, PayloadTooLargeError, ServerError, UpstreamRefusedError } from '../core/errors.ts';
 import { returnToUrl } from '../core/return-to.ts';
 import {
@@ -77,6 +79,9 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   const nowSeconds = () => Math.floor(clock() / 1000);
   /** The session keys are cached per container: Secrets Manager's time is reported only when they had to be loaded. */
   const withKeys = <T>(deadline: Deadline, use: (signal: () => AbortSignal) => Promise<T>): Promise<T> => deadline.cached('secrets_manager', use);
+  // RFC 9449 8, 9: the servers' nonces, per origin, for this container's life.
+  const nonces = new DpopNonces();
+  const prover = (key: DpopKey | undefined): DpopProver | undefined => (key === undefined ? undefined : dpopProver(key, nonces, clock));
 
   // A path that normalisation would change (`..`, `.`, encoded dots) is refused before routing:
   // `/api/x/../../logout` must not reach /logout, nor any route another one.
@@ -106,12 +111,19 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   app.post(`${base}/par`, async (c) => {
     const now = nowSeconds();
     const fresh = newLogin(undefined, now);
+    // RFC 9449 10: a key per login, its thumbprint in the request object; the code then needs its proof.
+    const dpopKey = config.dpop ? newDpopKey() : undefined;
     const { intent, returnTo } = parseBffIntent(await readJsonBody(c), config, {
       state: fresh.payload.state,
       nonce: fresh.payload.nonce,
       codeChallenge: fresh.codeChallenge,
+      ...(dpopKey === undefined ? {} : { dpopJkt: dpopJkt(dpopKey) }),
     });
-    const login: LoginPayload = { ...fresh.payload, ...(returnTo === undefined ? {} : { return_to: returnTo }) };
+    const login: LoginPayload = {
+      ...fresh.payload,
+      ...(returnTo === undefined ? {} : { return_to: returnTo }),
+      ...(dpopKey === undefined ? {} : { dpop_key: dpopKey }),
+    };
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     const pushed = await signAndPush(deps, intent, deadline);
     // Many tabs and abandoned logins must not pile up cookies (431): the oldest go first.
@@ -165,11 +177,12 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
         config.clientId,
         { grant_type: 'authorization_code', code, code_verifier: login.code_verifier, redirect_uri: config.redirectUri },
         deadline,
+        prover(login.dpop_key),
       );
       // OpenID Connect Core 3.1.3.3: the code flow answers with an ID token; it names the user.
       if (tokens.id_token === undefined) throw new InvalidIdTokenError('the token response has no ID token');
       const claims = await deps.idTokens.verify(tokens.id_token, login.nonce, deadline);
-      const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge);
+      const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge, login.dpop_key);
       await writeSession(c, session, cookies, deadline);
       c.set('success', METRIC.tokensIssued);
       return c.redirect(returnToUrl(config.appUrl, login.return_to), 303);
@@ -253,7 +266,10 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     }
     const accessToken = session.access_token;
     const answer = await deadline.timed('api', () =>
-      forwardToApi({ method: c.req.method, url: new URL(resolved.url), headers: c.req.raw.headers, accessToken, ...(body === undefined ? {} : { body }) }, deadline),
+      forwardToApi(
+        { method: c.req.method, url: new URL(resolved.url), headers: c.req.raw.headers, accessToken, ...(body === undefined ? {} : { body }), dpop: prover(session.dpop_key) },
+        deadline,
+      ),
     );
     const headers = new Headers(answer.headers);
     if (!headers.has('cache-control')) headers.set('Cache-Control', 'no-store');
@@ -275,6 +291,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
         config.clientId,
         { grant_type: 'refresh_token', refresh_token: session.refresh_token },
         deadline,
+        prover(session.dpop_key),
       );
       return refreshedSession(session, { ...tokens }, nowSeconds());
     } catch (error) {

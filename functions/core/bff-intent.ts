@@ -25,6 +25,8 @@ export interface LoginParameters {
   readonly state: string;
   readonly nonce: string;
   readonly codeChallenge: string;
+  /** DPOP=true: the thumbprint of the login's key (RFC 9449 10), so the code is bound to it. */
+  readonly dpopJkt?: string;
 }
 
 export interface BffIntent {
@@ -49,6 +51,7 @@ export function parseBffIntent(input: unknown, policy: BffIntentPolicy, login: L
       state: login.state,
       nonce: login.nonce,
       ...(policy.responseMode === 'jwt' ? { response_mode: 'jwt' } : {}),
+      ...(login.dpopJkt === undefined ? {} : { dpop_jkt: login.dpopJkt }),
     },
     { ...policy, allowedRedirectUris: new Set([policy.redirectUri]) },
   );

@@ -32,6 +32,7 @@ import {
   ORIGIN_SECRET_ID,
   RESPONSE_MODE,
   SECURITY_PROFILE,
+  DPOP,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -125,6 +126,8 @@ export type BffConfig = ClientAuthConfig & OriginSecretConfig & {
   /** '' or a prefix such as /auth. */
   readonly basePath: string;
   readonly apiUpstreams: ApiUpstreams;
+  /** RFC 9449: DPoP-bound tokens, a key per login (DPOP). */
+  readonly dpop: boolean;
 };
 
 export interface JwksConfig extends OriginSecretConfig {
@@ -260,6 +263,7 @@ export function loadBffConfig(env: Env): BffConfig {
       sessionMaxAge: s.get(SESSION_MAX_AGE),
       basePath,
       apiUpstreams: s.get(API_UPSTREAMS) ?? new Map(),
+      dpop: s.get(DPOP),
     };
   });
 }

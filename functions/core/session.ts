@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as v from 'valibot';
+import type { DpopKey } from './dpop-proof.ts';
 import { ServerError, UpstreamError } from './errors.ts';
 
 /**
@@ -24,11 +25,14 @@ export interface SessionPayload {
   /** The verified ID token's claims. The ID token itself is not kept: it would end up in a URL. */
   readonly claims: Readonly<Record<string, unknown>>;
   readonly access_token: string;
-  readonly token_type: 'Bearer';
+  /** DPoP (RFC 9449) exactly when the session holds a DPoP key. */
+  readonly token_type: 'Bearer' | 'DPoP';
   /** When the access token expires, epoch seconds (from expires_in). */
   readonly expires_at: number;
   readonly refresh_token?: string;
   readonly scope?: string;
+  /** The login's DPoP key (DPOP=true): every grant and API call is proved with it. */
+  readonly dpop_key?: DpopKey;
 }
 
 /** Without expires_in (RFC 6749 5.1 only RECOMMENDS it), an access token is refreshed after 5 minutes. */
@@ -43,6 +47,9 @@ const EPOCH = v.pipe(v.number(), v.safeInteger());
 const VSCHAR = /^[\x20-\x7e]+$/;
 const TOKEN = v.pipe(v.string(), v.regex(VSCHAR));
 const RANDOM = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
+/** A P-256 JWK coordinate or private scalar: 32 bytes, base64url. */
+const COORDINATE = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
+const DPOP_KEY = v.strictObject({ x: COORDINATE, y: COORDINATE, d: COORDINATE });
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -52,15 +59,16 @@ const SESSION = v.strictObject({
   exp: EPOCH,
   claims: v.custom<Record<string, unknown>>(isPlainObject),
   access_token: TOKEN,
-  token_type: v.literal('Bearer'),
+  token_type: v.picklist(['Bearer', 'DPoP']),
   expires_at: EPOCH,
   refresh_token: v.optional(TOKEN),
   scope: v.optional(TOKEN),
+  dpop_key: v.optional(DPOP_KEY),
 });
 
 /** An opened payload as a session, or undefined when it has another shape or version (then: no session). */
 export function parseSessionPayload(payload: unknown): SessionPayload | undefined {
-  return v.is(SESSION, payload) ? payload : undefined;
+  return v.is(SESSION, payload) && (payload.token_type === 'DPoP') === (payload.dpop_key !== undefined) ? payload : undefined;
 }
 
 /** The session a code exchange starts: the token response (RFC 6749 5.1) and the verified ID token's claims. */
@@ -69,10 +77,20 @@ export function newSession(
   claims: Readonly<Record<string, unknown>>,
   now: number,
   maxAge: number,
+  dpopKey?: DpopKey,
 ): SessionPayload {
   if (!isPlainObject(claims)) throw new TypeError('claims must be an object');
   if (!Number.isSafeInteger(maxAge) || maxAge <= 0) throw new TypeError('maxAge must be a positive integer');
-  return { v: 1, iat: now, exp: now + maxAge, claims, ...tokenFields(tokens, now) };
+  const session = { v: 1 as const, iat: now, exp: now + maxAge, claims, ...tokenFields(tokens, now), ...(dpopKey === undefined ? {} : { dpop_key: dpopKey }) };
+  return boundAsAsked(session);
+}
+
+/** RFC 9449 5: a grant proved with the session's key must answer a DPoP token, and only then (a Bearer one could be replayed). */
+function boundAsAsked(session: SessionPayload): SessionPayload {
+  if ((session.token_type === 'DPoP') !== (session.dpop_key !== undefined)) {
+    throw new UpstreamError('the token_type does not match the request: DPoP exactly when it carried a proof', 'authorization_server');
+  }
+  return session;
 }
 
 /**
@@ -89,14 +107,16 @@ export function refreshedSession(
   const fields = tokenFields(tokens, now);
   const refreshToken = fields.refresh_token ?? session.refresh_token;
   const scope = fields.scope ?? session.scope;
-  return {
+  return boundAsAsked({
     ...session,
     ...fields,
     claims: claims ?? session.claims,
     ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
     ...(scope === undefined ? {} : { scope }),
-  };
+  });
 }
+
+const TOKEN_TYPES: ReadonlyMap<string, 'Bearer' | 'DPoP'> = new Map([['bearer', 'Bearer'], ['dpop', 'DPoP']]);
 
 type TokenFields = Pick<SessionPayload, 'access_token' | 'token_type' | 'expires_at' | 'refresh_token' | 'scope'>;
 
@@ -106,9 +126,10 @@ function tokenFields(tokens: Readonly<Record<string, unknown>>, now: number): To
   if (typeof access_token !== 'string' || !VSCHAR.test(access_token)) {
     throw new UpstreamError('the token endpoint answered without a usable access_token', 'authorization_server');
   }
-  // RFC 6749 7.1: the type is case-insensitive; RFC 6750 is the only one the proxy forwards.
-  if (typeof token_type !== 'string' || token_type.toLowerCase() !== 'bearer') {
-    throw new UpstreamError('the token endpoint answered with a token_type other than Bearer', 'authorization_server');
+  // RFC 6749 7.1: the type is case-insensitive; RFC 6750 Bearer or RFC 9449 DPoP.
+  const type = typeof token_type === 'string' ? TOKEN_TYPES.get(token_type.toLowerCase()) : undefined;
+  if (type === undefined) {
+    throw new UpstreamError('the token endpoint answered with a token_type other than Bearer or DPoP', 'authorization_server');
   }
   if (expires_in !== undefined && (typeof expires_in !== 'number' || !Number.isFinite(expires_in) || expires_in < 0)) {
     throw new UpstreamError('the token endpoint answered with an invalid expires_in', 'authorization_server');
@@ -121,7 +142,7 @@ function tokenFields(tokens: Readonly<Record<string, unknown>>, now: number): To
   }
   return {
     access_token,
-    token_type: 'Bearer',
+    token_type: type,
     expires_at: now + Math.min(MAX_EXPIRES_IN, Math.floor(expires_in ?? DEFAULT_EXPIRES_IN)),
     ...(refresh_token === undefined ? {} : { refresh_token }),
     ...(scope === undefined || scope === '' ? {} : { scope }),
@@ -148,6 +169,8 @@ export interface LoginPayload {
   readonly code_verifier: string;
   /** A path validated by core/return-to.ts; absent: APP_URL. */
   readonly return_to?: string;
+  /** DPOP=true: the key whose thumbprint the request object carries as dpop_jkt (RFC 9449 10). */
+  readonly dpop_key?: DpopKey;
   readonly iat: number;
   readonly exp: number;
 }
@@ -160,6 +183,7 @@ const LOGIN = v.strictObject({
   nonce: RANDOM,
   code_verifier: RANDOM,
   return_to: v.optional(v.string()),
+  dpop_key: v.optional(DPOP_KEY),
   iat: EPOCH,
   exp: EPOCH,
 });

@@ -375,6 +375,16 @@ export const BASE_PATH = {
   appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
+/** RFC 9449: the bff binds its tokens to a key per login (DPoP); the authorization server must issue DPoP tokens. */
+export const DPOP = {
+  env: 'DPOP',
+  context: 'dpop',
+  readBy: ['session'],
+  rule: boolean,
+  default: 'false',
+  appliesWhen: IN_BFF_MODE,
+} as const satisfies Setting;
+
 /**
  * Secrets Manager: the origin secret CloudFront sends as `x-origin-verify` (infra/edge.ts). Set by
  * the stack only with the edge; then every function refuses a request without it. AWSCURRENT and
@@ -429,6 +439,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   RESPONSE_MODE,
   BASE_PATH,
   ORIGIN_SECRET_ID,
+  DPOP,
 ];
 
 /** The settings `fn` reads: those of its capabilities. */

@@ -335,3 +335,39 @@ describe('at most 4 login cookies: the oldest beyond 3 are cleared, unopenable o
     expect(loginCookiesToClear([c('x'), c('a', 1), c('y'), c('b', 2), c('z')])).toEqual(['x', 'y']);
   });
 });
+
+describe('a session bound to a DPoP key (RFC 9449)', () => {
+  const key = { x: 'x'.repeat(43), y: 'y'.repeat(43), d: 'd'.repeat(43) };
+  const DPOP = { ...TOKENS, token_type: 'DPoP' };
+
+  it('keeps the login\'s key with a DPoP token (5: token_type DPoP, case-insensitive), through a refresh, and opens again', () => {
+    const bound = newSession({ ...DPOP, token_type: 'dpop' }, CLAIMS, NOW, 3600, key);
+    expect(bound).toMatchObject({ token_type: 'DPoP', dpop_key: key });
+    const refreshed = refreshedSession(bound, { access_token: 'at-2', token_type: 'DPoP', expires_in: 600 }, NOW + 10);
+    expect(refreshed).toMatchObject({ access_token: 'at-2', token_type: 'DPoP', dpop_key: key });
+    expect(parseSessionPayload(refreshed)).toEqual(refreshed);
+  });
+
+  it('refuses a Bearer token where DPoP was asked for, at the login and at a refresh, without quoting it', () => {
+    expect(upstreamError(() => newSession(TOKENS, CLAIMS, NOW, 3600, key)).description).toMatch(/token_type does not match the request/);
+    const bound = newSession(DPOP, CLAIMS, NOW, 3600, key);
+    const error = upstreamError(() => refreshedSession(bound, { access_token: 'at-2', token_type: 'Bearer' }, NOW + 10));
+    expect(error.description).not.toMatch(/at-2/);
+  });
+
+  it('does not open with a key and a Bearer token, a DPoP token and no key, or a key of another shape', () => {
+    const bound = newSession(DPOP, CLAIMS, NOW, 3600, key);
+    for (const bad of [
+      { ...bound, token_type: 'Bearer' },
+      { ...session(), token_type: 'DPoP' },
+      { ...bound, dpop_key: { ...key, d: 'short' } },
+      { ...bound, dpop_key: { ...key, kty: 'EC' } },
+    ]) expect(parseSessionPayload(bad)).toBeUndefined();
+  });
+
+  it('the login state carries the key (RFC 9449 10: the code is bound to its thumbprint)', () => {
+    const { payload } = newLogin(undefined, NOW);
+    expect(parseLoginPayload({ ...payload, dpop_key: key })).toEqual({ ...payload, dpop_key: key });
+    expect(parseLoginPayload({ ...payload, dpop_key: { x: key.x } })).toBeUndefined();
+  });
+});
