@@ -7,7 +7,7 @@ import { bffEdgeEnvironment, Edge } from './edge.ts';
 import { hasAssertionKey, parseInfraConfig, usesClientSecret, type InfraConfig } from './config.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
-import { ProxyFunctions } from './proxy-functions.ts';
+import { ProxyFunctions, sealsRefreshTokens } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
@@ -63,7 +63,8 @@ export class ParProxyStack extends Stack {
     }
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
-    if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    const dpop = specs.some((spec) => sealsRefreshTokens(spec, config));
+    if (sessions || dpop) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
     // The bff behind the edge lives at the distribution's URL, known once the distribution (built after
     // the API, which needs the functions) exists: a lazy token, resolved at synthesis.
     const siteUrl = `https://${Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
@@ -84,6 +85,7 @@ export class ParProxyStack extends Stack {
       description: sessions ? 'PAR proxy (bff mode): the bff\'s routes and the JWKS' : 'PAR proxy: /par, /token and the JWKS',
       throttle: config.throttle,
       logRetention: LOG_RETENTION,
+      dpop,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: this.httpApi.stage,

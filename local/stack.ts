@@ -164,7 +164,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
         }
-      : { ALLOWED_REDIRECT_URIS: redirectUri }),
+      : {
+          ALLOWED_REDIRECT_URIS: redirectUri,
+          // Relay DPoP: /token seals the refresh tokens it hands the SPA with the session keys.
+          ...(options.dpop === true ? { DPOP: 'true', SESSION_KEYS_SECRET_ID: sessionKeys.arn } : {}),
+        }),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
     ...(options.authorizationDetailsTypes === undefined
       ? {}

@@ -98,9 +98,11 @@ export async function postAsClient(
   params: Record<string, string>,
   deadline: Deadline,
   retryStaleSocket = false,
+  /** Sent as they are, besides the credential's (a DPoP proof). */
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<HttpResponse> {
   const attempt = (credential: ClientCredential) =>
-    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers }, deadline, retryStaleSocket);
+    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...headers, ...credential.headers }, deadline, retryStaleSocket);
   const credential = await auth.credential(deadline);
   const response = await attempt(credential);
   const refused = response.status >= 400 && response.status < 500 && oauthError(response)?.error === 'invalid_client';

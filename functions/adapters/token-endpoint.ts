@@ -15,6 +15,25 @@ export interface TokenResponse {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** RFC 9449: the SPA's proof to forward, and what to do with a nonce the server answers (section 8). */
+export interface DpopExchange {
+  /** The DPoP header, shape-checked (core/spa-dpop-proof.ts), sent unchanged. */
+  readonly proof: string;
+  /** Called with every well-formed DPoP-Nonce the token endpoint answers, success or refusal. */
+  readonly onNonce: (nonce: string) => void;
+}
+
+/** RFC 9449 7.1, 8: refusals of the caller's proof, which the SPA fixes (a new proof, the nonce). */
+const DPOP_CALLER_ERRORS: ReadonlySet<string> = new Set([...TOKEN_CALLER_ERRORS, 'invalid_dpop_proof', 'use_dpop_nonce']);
+
+/** RFC 9449 8.1: nonce = 1*NQCHAR; bounded, since it is passed on to the browser. */
+const DPOP_NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
+
+function dpopNonceOf(response: HttpResponse): string | undefined {
+  const nonce = response.headers['dpop-nonce'];
+  return typeof nonce === 'string' && DPOP_NONCE.test(nonce) ? nonce : undefined;
+}
+
 /** RFC 6749 5.1: the fields of a successful token response the bff uses, checked. */
 export interface TokenSet {
   readonly access_token: string;
@@ -37,13 +56,18 @@ export async function requestTokens(
   clientId: string,
   request: TokenRequest,
   deadline: Deadline,
+  dpop?: DpopExchange,
 ): Promise<TokenResponse> {
   const url = await server.endpoint('token', deadline);
-  const response = await postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline);
-  return parseTokenResponse(response);
+  const headers: Record<string, string> = dpop === undefined ? {} : { dpop: dpop.proof };
+  const response = await postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline, false, headers);
+  if (dpop === undefined) return parseTokenResponse(response);
+  const nonce = dpopNonceOf(response);
+  if (nonce !== undefined) dpop.onNonce(nonce);
+  return parseTokenResponse(response, DPOP_CALLER_ERRORS);
 }
 
-export function parseTokenResponse(response: HttpResponse): TokenResponse {
+export function parseTokenResponse(response: HttpResponse, callerErrors = TOKEN_CALLER_ERRORS): TokenResponse {
   if (response.status === 200) {
     const body = jsonObject(response.body);
     if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
@@ -51,7 +75,7 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     }
     return { json: response.body, body };
   }
-  throw failureOf(response, 'token request', TOKEN_CALLER_ERRORS);
+  throw failureOf(response, 'token request', callerErrors);
 }
 
 /** `requestTokens` for the bff: the token response parsed and checked rather than passed on. */

@@ -14,6 +14,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   const authorizationServer = new AuthorizationServer(config.issuer, {
     par: config.parEndpoint,
     authorization: config.authorizationEndpoint,
+    token: config.tokenEndpoint,
   });
   const app = createParApp({
     config,

@@ -229,7 +229,8 @@ export const AUTHORIZATION_ENDPOINT = {
 export const TOKEN_ENDPOINT = {
   env: 'TOKEN_ENDPOINT',
   context: 'tokenEndpoint',
-  readBy: ['token-endpoint'],
+  // Relay's /par names it to the SPA with DPOP=true: the htu of the SPA's proofs (RFC 9449 4.2).
+  readBy: ['token-endpoint', 'spa'],
   rule: (raw, at) => url(raw, at, { authorizationServer: true, normalise: true }),
 } as const satisfies Setting;
 
@@ -254,6 +255,18 @@ export const ALLOW_PROMPT_NONE = {
   env: 'ALLOW_PROMPT_NONE',
   context: 'allowPromptNone',
   readBy: ['request-objects'],
+  rule: boolean,
+  default: 'false',
+} as const satisfies Setting;
+
+/**
+ * DPoP (RFC 9449) in relay mode: the SPA's key binds the code (dpop_jkt), /token forwards its proofs,
+ * and the refresh tokens it hands the SPA are sealed to that key (core/refresh-binding.ts).
+ */
+export const DPOP = {
+  env: 'DPOP',
+  context: 'dpop',
+  readBy: ['spa'],
   rule: boolean,
   default: 'false',
 } as const satisfies Setting;
@@ -285,7 +298,8 @@ export const REDIRECT_URI = {
 export const SESSION_KEYS_SECRET_ID = {
   env: 'SESSION_KEYS_SECRET_ID',
   fromStack: true,
-  readBy: ['session'],
+  // Relay's token function reads it only with DPOP=true (functions/core/config.ts loadTokenConfig).
+  readBy: ['session', 'refresh-binding'],
   rule: (raw) => raw,
   required: IN_BFF_MODE,
 } as const satisfies Setting;
@@ -377,6 +391,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   PUBLISHED_KMS_KEY_IDS,
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
   ALLOW_PROMPT_NONE,
+  DPOP,
   UPSTREAM_TIMEOUT_MS,
   PROXY_MODE,
   REDIRECT_URI,
