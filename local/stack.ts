@@ -176,7 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets();
+  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop: options.dpop === true });
   const functions = await Promise.all(
     functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );

@@ -28,6 +28,8 @@ const stack = await startLocalStack({
   secretsManagerPort: port + 3,
   host: 'localhost',
   mode,
+  // DPOP=true: DPoP-bound tokens, nonces required (relay: the demo's key binds them, README "DPoP in relay mode").
+  dpop: process.env.DPOP?.trim() === 'true',
   requestLog: requestLogSink(logMode),
 });
 
