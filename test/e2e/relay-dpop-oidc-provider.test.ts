@@ -7,6 +7,7 @@ import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { invoke, type Answer } from '../helpers/harness.ts';
 import { authorizeThroughPar } from '../helpers/relay-authorize.ts';
+import { LEAK_PATTERNS } from '../helpers/leak-collector.ts';
 import { captureOutput, type CapturedOutput } from '../helpers/output.ts';
 
 /**
@@ -74,8 +75,14 @@ async function authorize(key: SpaKey, scope = 'openid offline_access') {
   return { code, verifier, tokenEndpoint: answer.body.token_endpoint as string };
 }
 
-const tokenCall = (body: Record<string, unknown>, dpop?: string): Promise<Answer> =>
-  invoke(token, { path: '/token', headers: { ...origin(), ...(dpop === undefined ? {} : { dpop }) }, body });
+/** Every answer but the 200s, which carry tokens by design. */
+const refusals: Answer[] = [];
+
+async function tokenCall(body: Record<string, unknown>, dpop?: string): Promise<Answer> {
+  const answer = await invoke(token, { path: '/token', headers: { ...origin(), ...(dpop === undefined ? {} : { dpop }) }, body });
+  if (answer.status !== 200) refusals.push(answer);
+  return answer;
+}
 
 /**
  * What the SPA does (client/par-login.ts): a proof, and once more with the server's nonce after a
@@ -202,9 +209,18 @@ describe('relay DPoP against oidc-provider (RFC 9449)', () => {
     expect({ as: asRequests, sm: stack.secretsManager.totalCalls() }).toEqual(before);
   });
 
-  it('no leaks: no proof, code, verifier, token or sealed refresh token in a log line, error body or URL', () => {
+  it('no leaks: no proof, code, verifier, token or sealed refresh token in a log line or an error answer', () => {
     const logs = output.text();
     expect(logs).toContain('"route":"/token"');
-    for (const secret of secrets.filter((value) => value.length > 8)) expect(logs).not.toContain(secret);
+    expect(refusals.length).toBeGreaterThan(10);
+    const answered = refusals.map((answer) => `${JSON.stringify(answer.headers)}\n${answer.raw}`).join('\n');
+    for (const secret of secrets.filter((value) => value.length > 8)) {
+      expect(logs).not.toContain(secret);
+      expect(answered).not.toContain(secret);
+    }
+    for (const [what, pattern] of LEAK_PATTERNS) {
+      expect(pattern.test(logs), `${what} in the logs`).toBe(false);
+      expect(pattern.test(answered), `${what} in an answer`).toBe(false);
+    }
   });
 });
