@@ -32,6 +32,7 @@ const TOKEN_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no
  */
 export function createTokenApp(deps: TokenDependencies): Hono<ProxyEnv> {
   const { config, clock } = deps;
+  if (config.dpop !== undefined && deps.sessionKeys === undefined) throw new Error('DPoP seals refresh tokens: the session keys are needed');
   const app = proxyApp(deps);
   // The SPA sends its proof in a DPoP header and reads the server's nonce (RFC 9449 8).
   const cors = config.dpop === undefined ? {} : { allowHeaders: 'content-type, dpop', exposeHeaders: 'dpop-nonce' };
