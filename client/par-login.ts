@@ -7,6 +7,7 @@
  * token's iss, aud, exp and nonce (OpenID Connect Core 3.1.3.7).
  */
 import { jarmParameters } from './jarm.ts';
+import { createProof, dpopKey, rememberNonce, type DpopKeyStore } from './dpop.ts';
 import { webUrl } from './web-url.ts';
 
 export interface StartLoginOptions {
@@ -22,12 +23,17 @@ export interface StartLoginOptions {
   /** Defaults to window.location.assign. */
   readonly navigate?: (url: string) => void;
   readonly storage?: Storage;
+  /** The proxy runs with DPOP=true: bind the tokens to this origin's DPoP key (RFC 9449, client/dpop.ts). */
+  readonly dpop?: boolean;
+  /** Where the DPoP key is kept; IndexedDB by default. */
+  readonly dpopKeyStore?: DpopKeyStore;
 }
 
 export interface CompleteLoginOptions {
   /** Defaults to window.location.href. */
   readonly url?: string;
   readonly storage?: Storage;
+  readonly dpopKeyStore?: DpopKeyStore;
 }
 
 export interface TokenSet {
@@ -39,6 +45,8 @@ export interface TokenSet {
   readonly scope?: string;
   /** The ID token's claims, when there is one: iss, aud, azp, exp and nonce checked, the signature not. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /** With DPoP: the token endpoint the proofs name (RFC 9449 4.2 htu), for refreshTokens. */
+  readonly tokenEndpoint?: string;
 }
 
 /** A failed login: `error` is an OAuth error code (RFC 6749 4.1.2.1, 5.2) or one of this module's. */
@@ -68,6 +76,8 @@ interface PendingLogin {
   readonly issParameterSupported: boolean;
   /** JARM was asked for: the callback must carry one signed response, and nothing else. */
   readonly responseMode?: 'jwt';
+  /** With DPoP: the token endpoint /par named, the htu of the proofs. */
+  readonly tokenEndpoint?: string;
 }
 
 /**
@@ -93,18 +103,44 @@ export async function codeChallenge(verifier: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
 }
 
-async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+async function send(url: string, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
     credentials: 'omit',
   });
   const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    throw new LoginError(String(json.error ?? 'server_error'), String(json.error_description ?? `HTTP ${response.status}`));
-  }
+  const refused = () => new LoginError(String(json.error ?? 'server_error'), String(json.error_description ?? `HTTP ${response.status}`));
+  return { response, json, refused };
+}
+
+async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
+  const { response, json, refused } = await send(url, body);
+  if (!response.ok) throw refused();
   return json;
+}
+
+interface DpopOptions {
+  readonly tokenEndpoint: string;
+  readonly keyStore?: DpopKeyStore;
+}
+
+/**
+ * POST /token, with a DPoP proof for the token endpoint when the login uses DPoP; a use_dpop_nonce
+ * answer is retried once with the server's nonce (RFC 9449 8), never more.
+ */
+async function tokenRequest(proxyUrl: string, body: Record<string, string>, dpop?: DpopOptions): Promise<TokenSet> {
+  if (dpop === undefined) return (await post(`${proxyUrl}/token`, body)) as unknown as TokenSet;
+  const key = await dpopKey(dpop.keyStore);
+  for (let attempt = 1; ; attempt += 1) {
+    const proof = await createProof(key, 'POST', dpop.tokenEndpoint);
+    const { response, json, refused } = await send(`${proxyUrl}/token`, body, { dpop: proof });
+    const nonce = response.headers.get('dpop-nonce');
+    rememberNonce(dpop.tokenEndpoint, nonce);
+    if (response.ok) return { ...(json as unknown as TokenSet), tokenEndpoint: dpop.tokenEndpoint };
+    if (attempt > 1 || json.error !== 'use_dpop_nonce' || nonce === null) throw refused();
+  }
 }
 
 /**
@@ -128,14 +164,26 @@ function authorizationRequest(pushed: Record<string, unknown>) {
   };
 }
 
+/** /par's token_endpoint with DPoP: on the issuer's origin, as its authorization endpoint. */
+function dpopTokenEndpoint(pushed: Record<string, unknown>): string {
+  const url = webUrl(pushed.token_endpoint);
+  if (url === undefined || url.origin !== webUrl(pushed.issuer)?.origin) {
+    throw new LoginError('server_error', "the proxy answered without a token_endpoint on the issuer's origin (is DPOP=true set?)");
+  }
+  return url.href;
+}
+
 export async function startLogin(options: StartLoginOptions): Promise<void> {
   const storage = options.storage ?? sessionStorage;
   // A new login replaces any earlier one of this tab; one that fails to start leaves none behind.
   storage.removeItem(STORAGE_KEY);
   const proxyUrl = options.proxyUrl.replace(/\/$/, '');
   const secrets = { state: randomString(), nonce: randomString(), verifier: randomString() };
+  // RFC 9449 10: the code is bound to the key, so only a proof of it redeems the code.
+  const dpop = options.dpop === true ? { dpop_jkt: (await dpopKey(options.dpopKeyStore)).jkt } : {};
   const pushed = await post(`${proxyUrl}/par`, {
     ...options.params,
+    ...dpop,
     redirect_uri: options.redirectUri,
     scope: options.scope ?? 'openid',
     state: secrets.state,
@@ -145,7 +193,15 @@ export async function startLogin(options: StartLoginOptions): Promise<void> {
     ...(options.responseMode === undefined ? {} : { response_mode: options.responseMode }),
   });
   const { url, ...server } = authorizationRequest(pushed);
-  const pending: PendingLogin = { proxyUrl, redirectUri: options.redirectUri, ...secrets, ...server, ...(options.responseMode === undefined ? {} : { responseMode: options.responseMode }) };
+  const tokenEndpoint = options.dpop === true ? dpopTokenEndpoint(pushed) : undefined;
+  const pending: PendingLogin = {
+    proxyUrl,
+    redirectUri: options.redirectUri,
+    ...secrets,
+    ...server,
+    ...(options.responseMode === undefined ? {} : { responseMode: options.responseMode }),
+    ...(tokenEndpoint && { tokenEndpoint }),
+  };
   storage.setItem(STORAGE_KEY, JSON.stringify(pending));
   const navigate = options.navigate ?? ((target: string) => window.location.assign(target));
   navigate(url);
@@ -221,24 +277,25 @@ export async function completeLogin(options: CompleteLoginOptions = {}): Promise
   if (error !== null) throw refused();
   const code = params.get('code');
   if (code === null) throw new LoginError('invalid_request', 'the callback has no code');
-  const tokens = (await post(`${pending.proxyUrl}/token`, {
-    grant_type: 'authorization_code',
-    code,
-    code_verifier: pending.verifier,
-    redirect_uri: pending.redirectUri,
-  })) as unknown as TokenSet;
+  const dpop = typeof pending.tokenEndpoint === 'string' ? { tokenEndpoint: pending.tokenEndpoint, keyStore: options.dpopKeyStore } : undefined;
+  const tokens = await tokenRequest(
+    pending.proxyUrl,
+    { grant_type: 'authorization_code', code, code_verifier: pending.verifier, redirect_uri: pending.redirectUri },
+    dpop,
+  );
   if (tokens.id_token === undefined) return tokens;
   const claims = decodeJwtPayload(tokens.id_token);
   checkIdToken(claims, pending, Math.floor(Date.now() / 1000));
   return { ...tokens, claims };
 }
 
-/** A new token set from a refresh token, through the proxy (RFC 6749 6). */
-export async function refreshTokens(proxyUrl: string, refreshToken: string): Promise<TokenSet> {
-  return (await post(`${proxyUrl.replace(/\/$/, '')}/token`, {
-    grant_type: 'refresh_token',
-    refresh_token: refreshToken,
-  })) as unknown as TokenSet;
+/**
+ * A new token set from a refresh token, through the proxy (RFC 6749 6). With DPoP, `dpop` is the
+ * login's `tokenEndpoint` (and key store): the proxy opens the sealed refresh token only for a proof
+ * of the key it was sealed to.
+ */
+export async function refreshTokens(proxyUrl: string, refreshToken: string, dpop?: DpopOptions): Promise<TokenSet> {
+  return tokenRequest(proxyUrl.replace(/\/$/, ''), { grant_type: 'refresh_token', refresh_token: refreshToken }, dpop);
 }
 
 /**

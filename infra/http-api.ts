@@ -41,6 +41,8 @@ export interface ProxyHttpApiProps {
   readonly description: string;
   readonly throttle: ThrottleConfig;
   readonly logRetention: logs.RetentionDays;
+  /** Relay DPoP: the SPA sends a DPoP header to /token and reads its DPoP-Nonce answer (RFC 9449 8). */
+  readonly dpop?: boolean;
 }
 
 /** An HTTP API with exactly the functions' routes, CORS for the configured origins, throttling and access logs. */
@@ -67,9 +69,9 @@ export class ProxyHttpApi extends Construct {
       corsPreflight: props.allowedOrigins.length === 0 ? undefined : {
         allowOrigins: [...props.allowedOrigins],
         allowMethods: [...corsMethods(specs), apigw.CorsHttpMethod.OPTIONS],
-        allowHeaders: sessions ? ['content-type', CSRF_HEADER] : ['content-type'],
-        // 503 answers carry Retry-After; the SPA may read it.
-        exposeHeaders: ['retry-after'],
+        allowHeaders: sessions ? ['content-type', CSRF_HEADER] : ['content-type', ...(props.dpop === true ? ['dpop'] : [])],
+        // 503 answers carry Retry-After; the SPA may read it (and DPoP's nonce, with DPoP).
+        exposeHeaders: ['retry-after', ...(props.dpop === true ? ['dpop-nonce'] : [])],
         allowCredentials: sessions,
         // Same as the handlers' own preflight answer: fewer preflights, and a changed allow-list
         // reaches browsers within 10 minutes.

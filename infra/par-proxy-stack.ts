@@ -10,7 +10,7 @@ import { FirewallStack } from './firewall.ts';
 import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { OriginSecret } from './origin-secret.ts';
-import { ProxyFunctions } from './proxy-functions.ts';
+import { ProxyFunctions, sealsRefreshTokens } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
@@ -62,7 +62,8 @@ export class ParProxyStack extends Stack {
     }
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
-    if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    const dpop = specs.some((spec) => sealsRefreshTokens(spec, config));
+    if (sessions || dpop) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
     if (config.edge !== undefined) this.originSecret = new OriginSecret(this, 'OriginSecret');
     // Behind the edge the SPA and the proxy live at the site's URL: the custom domain, or the distribution's
     // name, known once the distribution (built after the API, which needs the functions) exists: a lazy
@@ -87,6 +88,7 @@ export class ParProxyStack extends Stack {
       description: sessions ? 'PAR proxy (bff mode): the bff\'s routes and the JWKS' : 'PAR proxy: /par, /token and the JWKS',
       throttle: config.throttle,
       logRetention: LOG_RETENTION,
+      dpop,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stage: this.httpApi.stage,

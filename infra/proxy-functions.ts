@@ -6,7 +6,7 @@ import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { functionsFor, hasCapability, type Capability, type FunctionName, type FunctionSpec } from '../functions/manifest.ts';
-import { settingsOf } from '../functions/settings/table.ts';
+import { DPOP, settingsOf } from '../functions/settings/table.ts';
 import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
@@ -209,11 +209,16 @@ function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, c
       iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:GetPublicKey'], resourceArns: [...config.publishedKeyArns] });
     }
   }
-  if (has('session')) {
-    if (sessionKeys === undefined) throw new Error(`the ${spec.name} function holds sessions, and the stack has no session keys`);
+  if (has('session') || sealsRefreshTokens(spec, config)) {
+    if (sessionKeys === undefined) throw new Error(`the ${spec.name} function seals with the session keys, and the stack has no session keys`);
     sessionKeys.grantRead(role);
   }
   use.grantTo(role);
+}
+
+/** Relay's token function with DPOP=true: it seals the SPA's refresh tokens to its DPoP key with the session keys. */
+export function sealsRefreshTokens(spec: FunctionSpec, config: Pick<InfraConfig, 'environment'>): boolean {
+  return hasCapability(spec, ['refresh-binding']) && config.environment[DPOP.env] === 'true';
 }
 
 type KeyAction = 'kms:Sign' | 'kms:GetPublicKey';

@@ -183,7 +183,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
           ...(options.dpop === true ? { DPOP: 'true' } : {}),
         }
-      : { ALLOWED_REDIRECT_URIS: redirectUri }),
+      : {
+          ALLOWED_REDIRECT_URIS: redirectUri,
+          // Relay DPoP: /token seals the refresh tokens it hands the SPA with the session keys.
+          ...(options.dpop === true ? { DPOP: 'true', SESSION_KEYS_SECRET_ID: sessionKeys.arn } : {}),
+        }),
     ...(originSecretArn === undefined ? {} : { ORIGIN_SECRET_ID: originSecretArn }),
     ...(fapi2 ? { SECURITY_PROFILE: 'fapi2' } : {}),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
@@ -193,7 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets();
+  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop: options.dpop === true });
   const functions = await Promise.all(
     functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );

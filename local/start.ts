@@ -38,7 +38,9 @@ const stack = await startLocalStack({
   host: 'localhost',
   mode,
   // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
-  ...(profile === undefined ? {} : { profile, dpop: true }),
+  // DPOP=true alone: DPoP-bound tokens, nonces required (relay: the demo's key binds them, README "DPoP in relay mode").
+  dpop: profile !== undefined || process.env.DPOP?.trim() === 'true',
+  ...(profile === undefined ? {} : { profile }),
   requestLog: requestLogSink(logMode),
 });
 

@@ -98,11 +98,14 @@ export async function postAsClient(
   params: Record<string, string>,
   deadline: Deadline,
   retryStaleSocket = false,
-  /** Headers made anew for each attempt: a DPoP proof (RFC 9449 4) is good for one request. */
-  perAttempt?: () => Readonly<Record<string, string>>,
+  /**
+   * Headers besides the credential's: a DPoP proof, as the SPA sent it (relay), or made anew for each
+   * attempt (bff), since a proof is good for one request (RFC 9449 4).
+   */
+  headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>) = {},
 ): Promise<HttpResponse> {
   const attempt = (credential: ClientCredential) =>
-    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...credential.headers, ...perAttempt?.() }, deadline, retryStaleSocket);
+    server.post(url, new URLSearchParams({ ...params, ...credential.params }), { ...(typeof headers === 'function' ? headers() : headers), ...credential.headers }, deadline, retryStaleSocket);
   const credential = await auth.credential(deadline);
   const response = await attempt(credential);
   const refused = response.status >= 400 && response.status < 500 && oauthError(response)?.error === 'invalid_client';

@@ -17,7 +17,8 @@ import { secretStringField } from './client-secret.ts';
 import { readCurrentAndPrevious } from './secret-stages.ts';
 
 /**
- * The keys that seal the bff mode's cookies, from the Secrets Manager secret SESSION_KEYS_SECRET_ID:
+ * The keys that seal the bff mode's cookies (and relay mode's DPoP-bound refresh tokens), from the
+ * Secrets Manager secret SESSION_KEYS_SECRET_ID:
  * AWSCURRENT seals and opens, AWSPREVIOUS (after a rotation) only opens, so a rotation logs nobody
  * out; a cookie sealed before two rotations no longer opens. Each purpose gets its own key, derived
  * with HKDF-SHA256 (RFC 5869) from the material with a fixed salt and a per-purpose `info`, so that a
@@ -35,6 +36,8 @@ const HKDF_SALT = 'par-proxy bff v1';
 const HKDF_INFO: Readonly<Record<Purpose, string>> = {
   session: 'par-proxy session cookie v1',
   login: 'par-proxy login cookie v1',
+  // Relay mode with DPoP: the refresh tokens /token hands the SPA (core/refresh-binding.ts).
+  refresh: 'par-proxy refresh token v1',
 };
 
 export type SessionKeys = Readonly<Record<Purpose, KeyRing>>;
@@ -95,7 +98,7 @@ export class SessionKeySource {
       current: currentKeys[purpose],
       ...(previousKeys === undefined ? {} : { previous: previousKeys[purpose] }),
     });
-    return { session: ring('session'), login: ring('login') };
+    return { session: ring('session'), login: ring('login'), refresh: ring('refresh') };
   }
 }
 
@@ -110,6 +113,6 @@ export function parseSessionKeyMaterial(secretString: string | undefined): strin
 
 async function deriveKeys(material: string): Promise<Record<Purpose, SealKey>> {
   const derive = (purpose: Purpose) => sealKey(new Uint8Array(hkdfSync('sha256', material, HKDF_SALT, HKDF_INFO[purpose], 32)));
-  const [session, login] = await Promise.all([derive('session'), derive('login')]);
-  return { session, login };
+  const [session, login, refresh] = await Promise.all([derive('session'), derive('login'), derive('refresh')]);
+  return { session, login, refresh };
 }

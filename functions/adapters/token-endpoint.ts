@@ -16,6 +16,25 @@ export interface TokenResponse {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** RFC 9449: the SPA's proof to forward, and what to do with a nonce the server answers (section 8). */
+export interface DpopExchange {
+  /** The DPoP header, shape-checked (core/spa-dpop-proof.ts), sent unchanged. */
+  readonly proof: string;
+  /** Called with every well-formed DPoP-Nonce the token endpoint answers, success or refusal. */
+  readonly onNonce: (nonce: string) => void;
+}
+
+/** RFC 9449 7.1, 8: refusals of the caller's proof, which the SPA fixes (a new proof, the nonce). */
+const DPOP_CALLER_ERRORS: ReadonlySet<string> = new Set([...TOKEN_CALLER_ERRORS, 'invalid_dpop_proof', 'use_dpop_nonce']);
+
+/** RFC 9449 8.1: nonce = 1*NQCHAR; bounded, since it is passed on to the browser. */
+const DPOP_NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
+
+function dpopNonceOf(response: HttpResponse): string | undefined {
+  const nonce = response.headers['dpop-nonce'];
+  return typeof nonce === 'string' && DPOP_NONCE.test(nonce) ? nonce : undefined;
+}
+
 /** RFC 6749 5.1: the fields of a successful token response the bff uses, checked. */
 export interface TokenSet {
   readonly access_token: string;
@@ -40,23 +59,33 @@ export async function requestTokens(
   clientId: string,
   request: TokenRequest,
   deadline: Deadline,
-  dpop?: DpopProver,
+  dpop?: DpopProver | DpopExchange,
 ): Promise<TokenResponse> {
   const url = await server.endpoint('token', deadline);
-  const proof = dpop === undefined ? undefined : () => ({ dpop: dpop.proof('POST', url) });
-  const send = () => postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline, false, proof);
-  let response = await send();
-  if (dpop !== undefined) {
-    const fresh = dpop.nonces.remember(url, response.headers['dpop-nonce']);
-    if (fresh && response.status === 400 && oauthError(response)?.error === 'use_dpop_nonce') {
-      response = await send();
-      dpop.nonces.remember(url, response.headers['dpop-nonce']);
-    }
+  const send = (headers: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>) = {}) =>
+    postAsClient(server, auth, url, { ...request, client_id: clientId }, deadline, false, headers);
+  if (dpop === undefined) return parseTokenResponse(await send());
+  if (typeof dpop.proof === 'string') {
+    // Relay: the SPA's proof, forwarded; the SPA retries with the nonce itself.
+    const exchange = dpop as DpopExchange;
+    const response = await send({ dpop: exchange.proof });
+    const nonce = dpopNonceOf(response);
+    if (nonce !== undefined) exchange.onNonce(nonce);
+    return parseTokenResponse(response, DPOP_CALLER_ERRORS);
+  }
+  // bff: the proxy's own proofs, one retry with a new nonce.
+  const prover = dpop as DpopProver;
+  const proof = () => ({ dpop: prover.proof('POST', url) });
+  let response = await send(proof);
+  const fresh = prover.nonces.remember(url, response.headers['dpop-nonce']);
+  if (fresh && response.status === 400 && oauthError(response)?.error === 'use_dpop_nonce') {
+    response = await send(proof);
+    prover.nonces.remember(url, response.headers['dpop-nonce']);
   }
   return parseTokenResponse(response);
 }
 
-export function parseTokenResponse(response: HttpResponse): TokenResponse {
+export function parseTokenResponse(response: HttpResponse, callerErrors = TOKEN_CALLER_ERRORS): TokenResponse {
   if (response.status === 200) {
     const body = jsonObject(response.body);
     if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
@@ -64,7 +93,7 @@ export function parseTokenResponse(response: HttpResponse): TokenResponse {
     }
     return { json: response.body, body };
   }
-  throw failureOf(response, 'token request', TOKEN_CALLER_ERRORS);
+  throw failureOf(response, 'token request', callerErrors);
 }
 
 /** `requestTokens` for the bff: the token response parsed and checked rather than passed on. */

@@ -42,6 +42,8 @@ export interface OriginCheckOptions {
   readonly credentials?: boolean;
   /** Access-Control-Allow-Headers; `content-type` by default. */
   readonly allowHeaders?: string;
+  /** Access-Control-Expose-Headers of the answers (relay's DPoP-Nonce); none by default. */
+  readonly exposeHeaders?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export function originCheck(allowedOrigins: ReadonlySet<string>, methods: string
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Vary', 'Origin');
     if (options.credentials === true) c.header('Access-Control-Allow-Credentials', 'true');
+    if (options.exposeHeaders !== undefined) c.header('Access-Control-Expose-Headers', options.exposeHeaders);
     if (c.req.method === 'OPTIONS') {
       c.header('Access-Control-Allow-Methods', methods);
       c.header('Access-Control-Allow-Headers', options.allowHeaders ?? 'content-type');

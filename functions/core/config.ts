@@ -12,6 +12,7 @@ import {
   CLIENT_AUTH_METHOD,
   CLIENT_ID,
   CLIENT_SECRET_ID,
+  DPOP,
   ISSUER,
   KMS_KEY_ID,
   PAR_ENDPOINT,
@@ -32,7 +33,6 @@ import {
   ORIGIN_SECRET_ID,
   RESPONSE_MODE,
   SECURITY_PROFILE,
-  DPOP,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -94,10 +94,15 @@ export type ParConfig = ClientConfig & {
   readonly authorizationDetailsTypes: ReadonlySet<string>;
   /** Whether an intent may carry prompt=none (a silent login): off unless ALLOW_PROMPT_NONE=true. */
   readonly allowPromptNone: boolean;
+  /** DPOP=true: an intent must carry dpop_jkt, and the answer names the token endpoint. */
+  readonly dpop: boolean;
+  readonly tokenEndpoint?: string;
 };
 
 export type TokenConfig = ClientConfig & {
   readonly tokenEndpoint?: string;
+  /** DPOP=true: a proof on every grant, and refresh tokens sealed to its key with these session keys. */
+  readonly dpop?: { readonly sessionKeysSecretId: string };
 };
 
 /** The bff function (RFC 10017 6.1): the relay /par's settings, the token endpoint's, and the session's. */
@@ -228,11 +233,20 @@ export function loadParConfig(env: Env): ParConfig {
     requestObjectTtl: s.get(REQUEST_OBJECT_TTL),
     authorizationDetailsTypes: new Set(s.get(ALLOWED_AUTHORIZATION_DETAILS_TYPES)),
     allowPromptNone: s.get(ALLOW_PROMPT_NONE),
+    dpop: s.get(DPOP),
+    tokenEndpoint: s.get(TOKEN_ENDPOINT),
   }));
 }
 
 export function loadTokenConfig(env: Env): TokenConfig {
-  return loadConfig(env, (s) => ({ ...clientConfig(s), tokenEndpoint: s.get(TOKEN_ENDPOINT) }));
+  return loadConfig(env, (s) => {
+    const config = { ...clientConfig(s), tokenEndpoint: s.get(TOKEN_ENDPOINT) };
+    const sessionKeysSecretId = s.get(SESSION_KEYS_SECRET_ID);
+    if (!s.get(DPOP)) return config;
+    // The refresh tokens it hands the SPA are sealed: without the key material it cannot start.
+    if (sessionKeysSecretId === undefined) throw new ConfigError(SESSION_KEYS_SECRET_ID.env, 'is required with DPOP=true (the refresh tokens are sealed to the DPoP key)');
+    return { ...config, dpop: { sessionKeysSecretId } };
+  });
 }
 
 export function loadBffConfig(env: Env): BffConfig {

@@ -21,7 +21,8 @@ import { CompactEncrypt, compactDecrypt, type DecryptOptions } from 'jose';
  * Kept: a reviewed JOSE implementation for about 5 % of a function bundle. The format is plain JWE,
  * so a hand-written codec could replace it later without changing a single cookie.
  */
-export type Purpose = 'session' | 'login';
+/** `refresh`: relay mode's refresh tokens bound to a DPoP key (core/refresh-binding.ts). */
+export type Purpose = 'session' | 'login' | 'refresh';
 
 /** An AES-256-GCM key (non-extractable) and its name in the JWE header. */
 export interface SealKey {
@@ -69,7 +70,7 @@ export type OpenResult =
  */
 export const MAX_SEALED_LENGTH = 8192;
 
-const TYP: Readonly<Record<Purpose, string>> = { session: 'bff-session', login: 'bff-login' };
+const TYP: Readonly<Record<Purpose, string>> = { session: 'bff-session', login: 'bff-login', refresh: 'par-refresh-token' };
 const HEADER_KEYS = 'alg,enc,kid,typ';
 /** Header, empty encrypted key, 96-bit IV (16 chars), ciphertext, 128-bit tag (22 chars). */
 const COMPACT = /^([A-Za-z0-9_-]{1,512})\.\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/;

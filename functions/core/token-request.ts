@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { InvalidRequestError } from './errors.ts';
+import { MAX_SEALED_LENGTH } from './sealed-cookie.ts';
 import { parseOrRefuse, refuseUnknownFields, refuseUnsafeStrings, requireObject, text } from './validation.ts';
 
 /**
@@ -22,12 +23,19 @@ const REFRESH_TOKEN = v.strictObject({
   refresh_token: text(4096),
 });
 
+/** With DPoP, relay's refresh tokens are sealed (core/refresh-binding.ts): as long as a sealed value may be. */
+const SEALED_REFRESH_TOKEN = v.strictObject({
+  grant_type: v.literal('refresh_token'),
+  refresh_token: text(MAX_SEALED_LENGTH),
+});
+
 export type TokenRequest = v.InferOutput<typeof AUTHORIZATION_CODE> | v.InferOutput<typeof REFRESH_TOKEN>;
 
-export function parseTokenRequest(input: unknown, allowedRedirectUris: ReadonlySet<string>): TokenRequest {
+export function parseTokenRequest(input: unknown, allowedRedirectUris: ReadonlySet<string>, sealedRefreshTokens = false): TokenRequest {
   const body = requireObject(input);
+  const refresh = sealedRefreshTokens ? SEALED_REFRESH_TOKEN : REFRESH_TOKEN;
   const schema =
-    body.grant_type === 'authorization_code' ? AUTHORIZATION_CODE : body.grant_type === 'refresh_token' ? REFRESH_TOKEN : undefined;
+    body.grant_type === 'authorization_code' ? AUTHORIZATION_CODE : body.grant_type === 'refresh_token' ? refresh : undefined;
   if (schema === undefined) throw new InvalidRequestError('grant_type must be authorization_code or refresh_token');
   refuseUnknownFields(body, schema.entries);
   refuseUnsafeStrings(body);

@@ -7,6 +7,7 @@ import { METRIC, type Telemetry } from '../app/observability.ts';
 import { proxyApp, startDeadline, type ProxyAppOptions, type ProxyEnv } from '../app/proxy-app.ts';
 import { signAndPush } from '../app/pushed-login.ts';
 import type { ParConfig } from '../core/config.ts';
+import { InvalidRequestError } from '../core/errors.ts';
 import { parseIntent } from '../core/intent.ts';
 
 export interface ParDependencies {
@@ -30,10 +31,14 @@ export function createParApp(deps: ParDependencies): Hono<ProxyEnv> {
   app.use('/par', originCheck(config.allowedOrigins, 'POST'));
   app.post('/par', async (c) => {
     const intent = parseIntent(await readJsonBody(c), config);
+    // RFC 9449 10: with DPoP the code is bound to the SPA's key, so a stolen code is useless without it.
+    if (config.dpop && intent.dpop_jkt === undefined) throw new InvalidRequestError('dpop_jkt is required: this proxy uses DPoP');
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
     const pushed = await signAndPush(deps, intent, deadline);
     c.set('success', METRIC.pushed);
-    return c.json(pushed, 201, { 'Cache-Control': 'no-store' });
+    // The SPA's proofs name the token endpoint (RFC 9449 4.2 htu), which it cannot discover itself.
+    const answer = config.dpop ? { ...pushed, token_endpoint: await deps.authorizationServer.endpoint('token', deadline) } : pushed;
+    return c.json(answer, 201, { 'Cache-Control': 'no-store' });
   });
   return app;
 }

@@ -16,6 +16,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   const authorizationServer = new AuthorizationServer(config.issuer, {
     par: config.parEndpoint,
     authorization: config.authorizationEndpoint,
+    token: config.tokenEndpoint,
   });
   const app = createParApp({
     ...origin.dependencies,

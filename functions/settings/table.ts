@@ -229,7 +229,8 @@ export const AUTHORIZATION_ENDPOINT = {
 export const TOKEN_ENDPOINT = {
   env: 'TOKEN_ENDPOINT',
   context: 'tokenEndpoint',
-  readBy: ['token-endpoint'],
+  // Relay's /par names it to the SPA with DPOP=true: the htu of the SPA's proofs (RFC 9449 4.2).
+  readBy: ['token-endpoint', 'spa'],
   rule: (raw, at) => url(raw, at, { authorizationServer: true, normalise: true }),
 } as const satisfies Setting;
 
@@ -254,6 +255,20 @@ export const ALLOW_PROMPT_NONE = {
   env: 'ALLOW_PROMPT_NONE',
   context: 'allowPromptNone',
   readBy: ['request-objects'],
+  rule: boolean,
+  default: 'false',
+} as const satisfies Setting;
+
+/**
+ * DPoP (RFC 9449), in both modes. relay: the SPA's key binds the code (dpop_jkt), /token forwards its
+ * proofs, and the refresh tokens it hands the SPA are sealed to that key (core/refresh-binding.ts).
+ * bff: the proxy binds the tokens to a key per login, sealed in the session (core/dpop-proof.ts).
+ * The authorization server must issue DPoP tokens.
+ */
+export const DPOP = {
+  env: 'DPOP',
+  context: 'dpop',
+  readBy: ['spa', 'session'],
   rule: boolean,
   default: 'false',
 } as const satisfies Setting;
@@ -301,7 +316,8 @@ export const REDIRECT_URI = {
 export const SESSION_KEYS_SECRET_ID = {
   env: 'SESSION_KEYS_SECRET_ID',
   fromStack: true,
-  readBy: ['session'],
+  // Relay's token function reads it only with DPOP=true (functions/core/config.ts loadTokenConfig).
+  readBy: ['session', 'refresh-binding'],
   rule: (raw) => raw,
   required: IN_BFF_MODE,
 } as const satisfies Setting;
@@ -375,16 +391,6 @@ export const BASE_PATH = {
   appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
-/** RFC 9449: the bff binds its tokens to a key per login (DPoP); the authorization server must issue DPoP tokens. */
-export const DPOP = {
-  env: 'DPOP',
-  context: 'dpop',
-  readBy: ['session'],
-  rule: boolean,
-  default: 'false',
-  appliesWhen: IN_BFF_MODE,
-} as const satisfies Setting;
-
 /**
  * Secrets Manager: the origin secret CloudFront sends as `x-origin-verify` (infra/edge.ts). Set by
  * the stack only with the edge; then every function refuses a request without it. AWSCURRENT and
@@ -427,6 +433,7 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   PUBLISHED_KMS_KEY_IDS,
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
   ALLOW_PROMPT_NONE,
+  DPOP,
   UPSTREAM_TIMEOUT_MS,
   SECURITY_PROFILE,
   PROXY_MODE,
@@ -439,7 +446,6 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   RESPONSE_MODE,
   BASE_PATH,
   ORIGIN_SECRET_ID,
-  DPOP,
 ];
 
 /** The settings `fn` reads: those of its capabilities. */

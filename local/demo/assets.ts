@@ -23,9 +23,10 @@ const asset = (body: string, type: string, headers: Record<string, string> = {})
 });
 const NO_STORE = { 'cache-control': 'no-store' };
 
-/** The relay demo: its page at / and at the redirect URI /callback, where it redeems the code. */
-export async function demoAssets(): Promise<Assets> {
-  const page = asset(await file('./index.html'), 'text/html', NO_STORE);
+/** The relay demo: its page at / and at the redirect URI /callback, where it redeems the code; told whether the proxy uses DPoP. */
+export async function demoAssets(options: { readonly dpop?: boolean } = {}): Promise<Assets> {
+  const html = (await file('./index.html')).replace('<meta name="par-dpop" content="false">', `<meta name="par-dpop" content="${options.dpop === true}">`);
+  const page = asset(html, 'text/html', NO_STORE);
   return {
     '/': page,
     '/callback': page,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { lambdaHandler } from '../../functions/app/lambda.ts';
@@ -6,8 +6,8 @@ import { jwksAppFromEnv } from '../../functions/jwks/wiring.ts';
 import { parAppFromEnv } from '../../functions/par/wiring.ts';
 import { tokenAppFromEnv } from '../../functions/token/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
-import { logIn } from '../helpers/browser-session.ts';
 import { invoke } from '../helpers/harness.ts';
+import { authorizeThroughPar } from '../helpers/relay-authorize.ts';
 import { captureOutput } from '../helpers/output.ts';
 
 /**
@@ -34,24 +34,8 @@ afterAll(() => stack.close());
 const origin = () => ({ origin: stack.proxyUrl });
 
 async function authorize(scope: string, extra: Record<string, unknown> = {}) {
-  const verifier = randomBytes(32).toString('base64url');
-  const state = randomBytes(8).toString('hex');
-  const answer = await invoke(par, {
-    headers: origin(),
-    body: {
-      redirect_uri: stack.redirectUri,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-      state,
-      nonce: 'n-1',
-      scope,
-      ...extra,
-    },
-  });
-  expect(answer.status).toBe(201);
-  const callback = await logIn(answer.body.authorization_url as string, stack.redirectUri, 'grace.hopper');
-  expect(callback.searchParams.get('state')).toBe(state);
-  return { code: callback.searchParams.get('code')!, verifier };
+  const { code, verifier } = await authorizeThroughPar(par, stack, { nonce: 'n-1', scope, ...extra });
+  return { code, verifier };
 }
 
 describe('POST /token against oidc-provider', () => {

@@ -61,6 +61,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   'rotation: generation 1 retired': {
     signingKeyGenerations: '2',
   },
+  'relay mode with dpop: the session keys, read by the token function': { dpop: 'true' },
   'bff mode (session keys, credentialed CORS), break-glass reader of the client secret': {
     ...BFF_CONTEXT,
     breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/BreakGlass',

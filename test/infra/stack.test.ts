@@ -392,7 +392,8 @@ describe('ParProxyStack variants', () => {
       ALLOWED_ORIGINS: 'https://a.example.com,https://b.example.com',
       ALLOWED_AUTHORIZATION_DETAILS_TYPES: 'payment_initiation,account_information',
     });
-    expect(functionEnv(template, 'par').TOKEN_ENDPOINT).toBeUndefined();
+    // par names the token endpoint to the SPA with DPOP=true (the htu of its proofs, RFC 9449 4.2).
+    expect(functionEnv(template, 'par').TOKEN_ENDPOINT).toBe('https://tenant.auth0.com/oauth/token');
     expect(functionEnv(template, 'token')).toMatchObject({ TOKEN_ENDPOINT: 'https://tenant.auth0.com/oauth/token', UPSTREAM_TIMEOUT_MS: '2000' });
     expect(functionEnv(template, 'token').PAR_ENDPOINT).toBeUndefined();
     expect(functionEnv(template, 'jwks')).toMatchObject({ UPSTREAM_TIMEOUT_MS: '2000' });
