@@ -111,6 +111,7 @@ export class ParProxyStack extends Stack {
       // finishes a distribution's update once it is deployed, and updates the functions after it.
       for (const { fn } of this.functions.deployed) fn.node.addDependency(this.edge.distribution);
       new CfnOutput(this, 'AppUrl', { value: `${siteUrl}/`, description: 'The one URL users open: the SPA, with the proxy on the same origin' });
+      new CfnOutput(this, 'DistributionId', { value: this.edge.distribution.distributionId, description: 'The CloudFront distribution, for invalidations and `aws cloudfront wait distribution-deployed --id`' });
       if (domain !== undefined && domain.hostedZone === undefined) {
         new CfnOutput(this, 'CnameTarget', {
           value: this.edge.distribution.distributionDomainName,

@@ -72,6 +72,7 @@ describe('without edge=true', () => {
     synth.template.resourceCountIs('AWS::CloudFront::Distribution', 0);
     synth.template.resourceCountIs('AWS::S3::Bucket', 0);
     expect(Object.keys(synth.template.findOutputs('AppUrl'))).toEqual([]);
+    expect(Object.keys(synth.template.findOutputs('DistributionId'))).toEqual([]);
   }, SYNTH_TIMEOUT);
 
   it('the edge\'s keys are refused without it', () => {
@@ -174,8 +175,9 @@ describe('edge=true, relay mode, the SPA from a build folder', () => {
     expect(buckets(synth).spa).toBeDefined();
   });
 
-  it('AppUrl is the distribution\'s https URL', () => {
+  it('AppUrl is the distribution\'s https URL; DistributionId names it for invalidations', () => {
     synth.template.hasOutput('AppUrl', { Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionOf(synth)[0], 'DomainName'] }, '/']] } });
+    synth.template.hasOutput('DistributionId', { Value: { Ref: distributionOf(synth)[0] } });
   });
 
   it('relay mode still needs its redirect URIs (the SPA\'s routes) from the context; its origin is derived', () => {
