@@ -111,12 +111,14 @@ export const BFF = {
   name: 'bff',
   entry: 'functions/bff/handler.ts',
   wiring: 'functions/bff/wiring.ts',
-  description: 'bff mode: /par, /callback, /session, /logout and /api/{name}/...; tokens stay in a sealed HttpOnly cookie (RFC 10017 6.1)',
+  description: 'bff mode: /par, /callback, /session, /logout, /backchannel-logout and /api/{name}/...; tokens stay in a sealed HttpOnly cookie or the session table (RFC 10017 6.1)',
   routes: [
     { method: 'POST', path: '/par' },
     { method: 'GET', path: '/callback' },
     { method: 'GET', path: '/session' },
     { method: 'POST', path: '/logout' },
+    // OpenID Connect Back-Channel Logout 1.0, from the authorization server (SESSION_STORE=dynamodb).
+    { method: 'POST', path: '/backchannel-logout' },
     { method: 'ANY', path: '/api/{name}/{proxy+}' },
   ],
   capabilities: ['oauth-client', 'request-objects', 'token-endpoint', 'session'],
@@ -124,9 +126,10 @@ export const BFF = {
   underBasePath: true,
   // Every page load asks /session and every API call goes through it: par's and token's together.
   reservedConcurrency: 150,
-  // The floor's 122.2 KiB x 1.15 = 140.5; measured 140.7 KiB (1.151 x, npm run bench): the least
-  // that passes, so that any growth fails the guard.
-  gzipBudgetKiB: 141,
+  // Measured 153.8 KiB: 140.7 KiB before the session store, + 13.0 KiB for @aws-sdk/client-dynamodb
+  // (its own commands and protocol only: the smithy core is shared with KMS and Secrets Manager) and
+  // the store (issue 15). 1.26 x the cookie-only floor's 122.2 KiB; the least that passes.
+  gzipBudgetKiB: 154,
 } as const satisfies FunctionSpec;
 
 /** Every function, in the order the stack creates them. */

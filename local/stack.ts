@@ -11,6 +11,7 @@ import { startLocalResourceServer, type LocalResourceServer } from './resource-s
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
+import { startLocalSessionTable, type LocalSessionTable } from './session-table.ts';
 
 /**
  * The whole proxy on one machine: the real handlers' apps, built from environment variables exactly
@@ -44,6 +45,15 @@ export interface LocalStackOptions {
   readonly dpop?: boolean;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
   readonly postLogoutRedirectUris?: readonly string[];
+  /**
+   * bff: SESSION_STORE. `dynamodb` starts dynalite (local/session-table.ts) with the table, and has the
+   * authorization server call the proxy's back-channel logout. Default cookie.
+   */
+  readonly sessionStore?: 'cookie' | 'dynamodb';
+  /** dynalite's port (0: any free one). */
+  readonly dynamoDbPort?: number;
+  /** A new refresh token with every refresh, the old one then spent (oidc-provider's rotateRefreshToken). */
+  readonly rotateRefreshTokens?: boolean;
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
   readonly kmsPort?: number;
   readonly secretsManagerPort?: number;
@@ -62,6 +72,8 @@ export interface LocalStack {
   readonly env: Readonly<Record<string, string>>;
   readonly kms: FakeKms;
   readonly secretsManager: FakeSecretsManager;
+  /** SESSION_STORE=dynamodb: dynalite with the session table. */
+  readonly sessionTable?: LocalSessionTable;
   readonly authorizationServer: LocalAuthorizationServer;
   /** The API the bff's /api/demo/ forwards to: it checks the access token at the userinfo endpoint. */
   readonly resourceServer: LocalResourceServer;
@@ -120,6 +132,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const clientSecret = randomBytes(32).toString('base64url');
   const secret = secretsManager.createSecret(LOCAL_SECRET_NAME, JSON.stringify({ client_secret: clientSecret }));
   const sessionKeys = secretsManager.createSecret(LOCAL_SESSION_KEYS_NAME, randomBytes(32).toString('base64url'));
+  const stored = bff && options.sessionStore === 'dynamodb';
+  const sessionTable = stored ? await startLocalSessionTable(options.dynamoDbPort ?? 0) : undefined;
+  // The SDK's own variable, like KMS's and Secrets Manager's (useLocalAws).
+  if (sessionTable !== undefined) process.env.AWS_ENDPOINT_URL_DYNAMODB = sessionTable.url;
 
   const authorizationServer = await startLocalAuthorizationServer({
     port: options.authorizationServerPort ?? 0,
@@ -130,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
     ...(options.dpop === true ? { dpop: true } : {}),
+    ...(options.rotateRefreshTokens === true ? { rotateRefreshTokens: true } : {}),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
@@ -141,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
         ...(options.postLogoutRedirectUris === undefined && !bff ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris ?? [appUrl] }),
+        ...(stored ? { backchannelLogoutUri: `${proxyUrl}${basePath}/backchannel-logout` } : {}),
       },
     ],
   });
@@ -163,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POST_LOGOUT_REDIRECT_URI: appUrl,
           API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
+          ...(sessionTable === undefined ? {} : { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: sessionTable.tableName }),
         }
       : { ALLOWED_REDIRECT_URIS: redirectUri }),
     ...(options.separateAssertionKey === true ? { CLIENT_ASSERTION_KMS_KEY_ID: LOCAL_ASSERTION_KEY_ALIAS } : {}),
@@ -203,6 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env,
     kms,
     secretsManager,
+    ...(sessionTable === undefined ? {} : { sessionTable }),
     authorizationServer,
     resourceServer,
     mode,
@@ -212,7 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     close: async () => {
       proxyServer.closeAllConnections();
       await new Promise<void>((resolve) => proxyServer.close(() => resolve()));
-      await Promise.all([authorizationServer.close(), resourceServer.close(), kms.close(), secretsManager.close()]);
+      await Promise.all([authorizationServer.close(), resourceServer.close(), kms.close(), secretsManager.close(), sessionTable?.close()]);
     },
   };
 }

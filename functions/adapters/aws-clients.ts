@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
@@ -45,4 +46,9 @@ export function kmsClient(options: AwsClientOptions): KMSClient {
 
 export function secretsManagerClient(options: AwsClientOptions): SecretsManagerClient {
   return new SecretsManagerClient(clientConfig(options));
+}
+
+/** SESSION_STORE=dynamodb: the session table (AWS_ENDPOINT_URL_DYNAMODB points it at dynalite locally). */
+export function dynamoDbClient(options: AwsClientOptions): DynamoDBClient {
+  return new DynamoDBClient(clientConfig(options));
 }

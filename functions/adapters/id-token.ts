@@ -32,6 +32,14 @@ export class InvalidIdTokenError extends OAuthError {
   }
 }
 
+/** 400: a back-channel logout token that does not verify (Back-Channel Logout 1.0 2.8). */
+export class LogoutTokenError extends OAuthError {
+  override readonly name = 'LogoutTokenError';
+  constructor(description: string) {
+    super(400, 'invalid_request', description);
+  }
+}
+
 export type IdTokenClaims = Readonly<JWTPayload & { iss: string; sub: string; exp: number; iat: number }>;
 
 interface KeySet {
@@ -54,17 +62,32 @@ export class IdTokenVerifier {
   }
 
   /** The verified claims of `idToken`, which must carry `nonce` (the one this login sent). */
-  async verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
+  verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
+    return this.signedBy((keys, algorithms) => this.check(idToken, nonce, keys, algorithms), deadline, invalid);
+  }
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 2.6 steps 2-3 (and 4's iat): a logout token, validated as
+   * an ID token without nonce, with the same JWKS cache. The caller checks events, sid/sub, nonce and
+   * jti (functions/bff/backchannel-logout.ts). Any failure is a LogoutTokenError (400).
+   */
+  verifyLogoutToken(token: string, deadline: Deadline): Promise<IdTokenClaims> {
+    const refused = (error: unknown) => (error instanceof OAuthError && !(error instanceof InvalidIdTokenError) ? error : new LogoutTokenError(invalid(error).description.replace('ID token', 'logout token')));
+    return this.signedBy((keys, algorithms) => this.check(token, undefined, keys, algorithms, 'logout+jwt'), deadline, refused);
+  }
+
+  /** `check` with the cached keys, and once more with a refetched set when no key matched (rotation). */
+  private async signedBy<T>(check: (keys: KeySet, algorithms: string[]) => Promise<T>, deadline: Deadline, fail: (error: unknown) => OAuthError): Promise<T> {
     const algorithms = await this.algorithms(deadline);
     const keys = await this.keys(deadline);
     try {
-      return await this.check(idToken, nonce, keys, algorithms);
+      return await check(keys, algorithms);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw invalid(error);
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw fail(error);
       const fresh = await this.refetched(keys, deadline);
-      if (fresh === undefined) throw invalid(error);
-      return this.check(idToken, nonce, fresh, algorithms).catch((again: unknown) => {
-        throw invalid(again);
+      if (fresh === undefined) throw fail(error);
+      return check(fresh, algorithms).catch((again: unknown) => {
+        throw fail(again);
       });
     }
   }
@@ -74,16 +97,18 @@ export class IdTokenVerifier {
     await this.keys(deadline);
   }
 
-  private async check(idToken: string, nonce: string, keys: KeySet, algorithms: string[]): Promise<IdTokenClaims> {
-    const { payload } = await jwtVerify(idToken, keys.getKey, {
+  /** `nonce` undefined: a logout token, which must have none (Back-Channel Logout 1.0 2.6 step 7) and may be typed `typ`. */
+  private async check(idToken: string, nonce: string | undefined, keys: KeySet, algorithms: string[], typ?: string): Promise<IdTokenClaims> {
+    const { payload, protectedHeader } = await jwtVerify(idToken, keys.getKey, {
       algorithms,
       issuer: this.server.issuer, // item 2: exactly
       audience: this.clientId, // item 3
-      requiredClaims: ['sub', 'exp', 'iat'],
+      // A logout token names a sub or a sid (2.4): the caller checks which.
+      requiredClaims: typ === undefined ? ['sub', 'exp', 'iat'] : ['exp', 'iat', 'jti', 'events'],
       clockTolerance: CLOCK_TOLERANCE_S, // item 9
       currentDate: new Date(this.clock()),
     });
-    if (typeof payload.sub !== 'string' || payload.sub === '') {
+    if ((typ === undefined || payload.sub !== undefined) && (typeof payload.sub !== 'string' || payload.sub === '')) {
       throw new InvalidIdTokenError('the ID token\'s "sub" claim is not valid');
     }
     // Items 4-5: several audiences need an azp; an azp must be this client.
@@ -97,6 +122,9 @@ export class IdTokenVerifier {
     }
     // Item 11: the nonce this login sent.
     if (payload.nonce !== nonce) throw new InvalidIdTokenError('the ID token\'s "nonce" claim is not the one sent');
+    // Back-Channel Logout 1.0 2.4 recommends explicit typing; any other typ is another kind of token.
+    const headerTyp = protectedHeader.typ?.toLowerCase().replace(/^application\//, '');
+    if (typ !== undefined && headerTyp !== undefined && headerTyp !== typ) throw new InvalidIdTokenError('the ID token\'s "typ" header is not logout+jwt');
     return payload as IdTokenClaims;
   }
 

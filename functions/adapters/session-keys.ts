@@ -35,6 +35,8 @@ const HKDF_SALT = 'par-proxy bff v1';
 const HKDF_INFO: Readonly<Record<Purpose, string>> = {
   session: 'par-proxy session cookie v1',
   login: 'par-proxy login cookie v1',
+  // SESSION_STORE=dynamodb: the session records in the table, never a cookie.
+  record: 'par-proxy session record v1',
 };
 
 export type SessionKeys = Readonly<Record<Purpose, KeyRing>>;
@@ -114,7 +116,7 @@ export class SessionKeySource {
       current: currentKeys[purpose],
       ...(previousKeys === undefined ? {} : { previous: previousKeys[purpose] }),
     });
-    return { session: ring('session'), login: ring('login') };
+    return { session: ring('session'), login: ring('login'), record: ring('record') };
   }
 
   /** A stage's SecretString; undefined for AWSPREVIOUS when there is none (never rotated). */
@@ -145,6 +147,6 @@ export function parseSessionKeyMaterial(secretString: string | undefined): strin
 
 async function deriveKeys(material: string): Promise<Record<Purpose, SealKey>> {
   const derive = (purpose: Purpose) => sealKey(new Uint8Array(hkdfSync('sha256', material, HKDF_SALT, HKDF_INFO[purpose], 32)));
-  const [session, login] = await Promise.all([derive('session'), derive('login')]);
-  return { session, login };
+  const [session, login, record] = await Promise.all([derive('session'), derive('login'), derive('record')]);
+  return { session, login, record };
 }

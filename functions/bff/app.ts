@@ -18,8 +18,11 @@ import { MethodNotAllowedError, resolveApiTarget } from '../core/api-path.ts';
 import { parseBffIntent } from '../core/bff-intent.ts';
 import type { BffConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
+import type { SessionStore } from '../core/session-store.ts';
 import { InvalidRequestError, OAuthError, PayloadTooLargeError, ServerError, UpstreamRefusedError } from '../core/errors.ts';
 import { returnToUrl } from '../core/return-to.ts';
+import { backchannelLogout, type LogoutTokenVerifier } from './backchannel-logout.ts';
+import { ServerSessions } from './server-sessions.ts';
 import {
   clearLoginCookie,
   clearSessionCookies,
@@ -47,7 +50,9 @@ export interface BffDependencies {
   readonly authorizationServer: AuthorizationServer;
   readonly clientAuthentication: ClientAuthentication;
   readonly sessionKeys: Pick<SessionKeySource, 'seal' | 'open'>;
-  readonly idTokens: Pick<IdTokenVerifier, 'verify'>;
+  readonly idTokens: Pick<IdTokenVerifier, 'verify'> & Partial<LogoutTokenVerifier>;
+  /** SESSION_STORE=dynamodb: where sessions live (the cookie holds only an id). */
+  readonly sessionStore?: SessionStore;
   readonly telemetry: Telemetry;
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
@@ -73,6 +78,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   const nowSeconds = () => Math.floor(clock() / 1000);
   /** The session keys are cached per container: Secrets Manager's time is reported only when they had to be loaded. */
   const withKeys = <T>(deadline: Deadline, use: (signal: () => AbortSignal) => Promise<T>): Promise<T> => deadline.cached('secrets_manager', use);
+  const stored = serverSessions(deps);
 
   // A path that normalisation would change (`..`, `.`, encoded dots) is refused before routing:
   // `/api/x/../../logout` must not reach /logout, nor any route another one.
@@ -86,12 +92,17 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   }
 
   const openSession = async (cookies: RequestCookies, deadline: Deadline): Promise<SessionPayload | undefined> => {
+    if (stored !== undefined) return stored.open(cookies, deadline);
     const sealed = readSessionCookie(cookies);
     if (sealed === undefined) return undefined;
     const opened = await withKeys(deadline, (signal) => sessionKeys.open(sealed, 'session', nowSeconds(), signal));
     return opened.payload === undefined ? undefined : parseSessionPayload(opened.payload);
   };
   const writeSession = async (c: Context<ProxyEnv>, session: SessionPayload, cookies: RequestCookies, deadline: Deadline) => {
+    if (stored !== undefined) {
+      for (const value of await stored.start(session, cookies, deadline)) setCookie(c, value);
+      return;
+    }
     const sealed = await withKeys(deadline, (signal) => sessionKeys.seal(session, 'session', signal));
     for (const value of sessionSetCookies(sealed, sessionMaxAge(session, nowSeconds()), cookies)) setCookie(c, value);
   };
@@ -194,12 +205,14 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   app.post(`${base}/logout`, async (c) => {
     const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    // Server-side: the record goes first (server-sessions.ts), so that the cookie is dead at once.
+    const ended = stored === undefined ? undefined : await stored.end(cookies, deadline);
     endSession(c, cookies);
     // RFC 7009: the refresh token (or the access token) stops working at the server too. A failure
     // (of the revocation, or of Secrets Manager opening the session) is logged and counted, but does
     // not keep anyone signed in here: the cookies are gone.
     try {
-      const session = await openSession(cookies, deadline);
+      const session = ended === undefined ? await openSession(cookies, deadline) : ended.session;
       if (session !== undefined) {
         await revokeToken(
           deps.authorizationServer,
@@ -236,8 +249,11 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const opened = await openSession(cookies, deadline);
     let session = opened;
     if (opened !== undefined && refreshDue(opened, nowSeconds())) {
-      session = await refresh(opened, deadline);
-      if (session !== undefined) await writeSession(c, session, cookies, deadline);
+      if (stored !== undefined) session = await stored.refresh(opened, deadline, (current) => refresh(current, deadline));
+      else {
+        session = await refresh(opened, deadline);
+        if (session !== undefined) await writeSession(c, session, cookies, deadline);
+      }
     }
     if (session === undefined) {
       endSession(c, cookies);
@@ -257,6 +273,9 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const empty = answer.status === 204 || answer.status === 304 || c.req.method === 'HEAD';
     return empty ? c.body(null, answer.status as 204) : c.body(new Uint8Array(answer.body), answer.status as 200);
   });
+
+  // OpenID Connect Back-Channel Logout 1.0: server to server, so neither CORS nor X-CSRF.
+  app.post(`${base}/backchannel-logout`, (c) => backchannelLogout(c, deps, startDeadline(c, clock, config.upstreamTimeoutMs)));
 
   /**
    * RFC 6749 6: a new access token before this one expires. A refused refresh (the grant is gone)
@@ -280,6 +299,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   }
 
   return app;
+}
+
+/** SESSION_STORE=dynamodb: the sessions on the store; undefined with the cookie store. */
+function serverSessions({ config, sessionStore, clock }: BffDependencies): ServerSessions | undefined {
+  if (sessionStore === undefined) return undefined;
+  if (config.sessionStore.kind !== 'dynamodb') throw new TypeError('a session store needs SESSION_STORE=dynamodb');
+  return new ServerSessions({ store: sessionStore, idleTimeout: config.sessionStore.idleTimeout, clock });
 }
 
 /** A failure at the callback that is no one's but the browser's or the proxy's: answered as a redirect. */

@@ -1,5 +1,6 @@
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
-import { secretsManagerClient } from '../adapters/aws-clients.ts';
+import { dynamoDbClient, secretsManagerClient } from '../adapters/aws-clients.ts';
+import { DynamoDbSessionStore } from '../adapters/dynamodb-session-store.ts';
 import { IdTokenVerifier } from '../adapters/id-token.ts';
 import { SessionKeySource } from '../adapters/session-keys.ts';
 import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observability.ts';
@@ -19,6 +20,9 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   });
   const sessionKeys = new SessionKeySource(secretsManagerClient({ timeoutMs: config.upstreamTimeoutMs }), config.sessionKeysSecretId, clock);
   const idTokens = new IdTokenVerifier(authorizationServer, config.clientId, clock);
+  const store = config.sessionStore;
+  const sessionStore =
+    store.kind === 'dynamodb' ? new DynamoDbSessionStore(dynamoDbClient({ timeoutMs: config.upstreamTimeoutMs }), store.tableName, sessionKeys, clock) : undefined;
   const app = createBffApp({
     config,
     signer,
@@ -26,6 +30,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     clientAuthentication,
     sessionKeys,
     idTokens,
+    ...(sessionStore === undefined ? {} : { sessionStore }),
     telemetry: jsonLineTelemetry('bff', Date.now, writeLog),
     clock,
   });

@@ -76,6 +76,8 @@ describe('the settings table', () => {
       {},
       { CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined },
       { CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined, CLIENT_ASSERTION_KMS_KEY_ID: 'alias/assert', CLIENT_ASSERTION_KID: 'a1' },
+      // The bff's server-side sessions (relay's functions read neither).
+      { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: 'sessions' },
     ];
     for (const variant of variants) {
       const env = new Proxy({ ...ENV, ...variant } as Record<string, string | undefined>, {
