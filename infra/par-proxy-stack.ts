@@ -9,6 +9,7 @@ import { ProxyHttpApi } from './http-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { ProxyFunctions } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
+import { SessionTable } from './session-table.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
 /**
@@ -37,6 +38,8 @@ export class ParProxyStack extends Stack {
   readonly clientSecret?: ClientSecret;
   /** bff mode: the session key material. */
   readonly sessionKeys?: SessionKeys;
+  /** bff mode with sessionStore=dynamodb: the session table. */
+  readonly sessionTable?: SessionTable;
   readonly functions: ProxyFunctions;
   readonly httpApi: ProxyHttpApi;
   readonly monitoring: Monitoring;
@@ -64,6 +67,7 @@ export class ParProxyStack extends Stack {
     const specs = props.functions ?? functionsFor(config.proxyMode);
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     if (sessions) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    if (sessions && config.sessionStore === 'dynamodb') this.sessionTable = new SessionTable(this, 'SessionTable');
     // The bff behind the edge lives at the distribution's URL, known once the distribution (built after
     // the API, which needs the functions) exists: a lazy token, resolved at synthesis.
     const siteUrl = `https://${Lazy.string({ produce: () => this.edge!.distribution.distributionDomainName })}`;
@@ -73,6 +77,7 @@ export class ParProxyStack extends Stack {
       keys: this.keys,
       clientSecret: this.clientSecret,
       sessionKeys: this.sessionKeys,
+      sessionTable: this.sessionTable,
       logRetention: LOG_RETENTION,
       functions: specs,
       derivedEnvironment,
@@ -90,6 +95,7 @@ export class ParProxyStack extends Stack {
       functions: this.functions.deployed,
       alarmEmail: config.alarmEmail,
     });
+    this.sessionTable?.alarms((alarmId, alarm) => this.monitoring.addAlarm(alarmId, alarm));
 
     if (config.edge !== undefined) {
       this.edge = new Edge(this, 'Edge', {
@@ -133,6 +139,12 @@ export class ParProxyStack extends Stack {
       new CfnOutput(this, 'SessionKeysSecretArn', {
         value: this.sessionKeys.secret.secretArn,
         description: 'The bff\'s session key material, generated at deploy time; rotate it by putting a new random value (docs/deploy.md)',
+      });
+    }
+    if (this.sessionTable !== undefined) {
+      new CfnOutput(this, 'SessionTableName', {
+        value: this.sessionTable.table.tableName,
+        description: 'The bff\'s session table: npm run end-sessions -- --table <this> --sub <sub> ends every session of a user (docs/deploy.md)',
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });

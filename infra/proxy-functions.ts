@@ -11,6 +11,7 @@ import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
 import type { SessionKeys } from './session-keys.ts';
+import type { SessionTable } from './session-table.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
@@ -44,6 +45,7 @@ export function stackEnvironment(
   keys: SigningKeys,
   clientSecret?: ClientSecret,
   sessionKeys?: SessionKeys,
+  sessionTable?: SessionTable,
 ): Record<string, string | undefined> {
   // A second key signs only in `separate`; while `published`, every generation is published only.
   const signingAssertions = config.assertionKey === 'separate' ? keys.assertion : undefined;
@@ -58,6 +60,7 @@ export function stackEnvironment(
     // This stack's keys that sign nothing, then keys managed elsewhere.
     PUBLISHED_KMS_KEY_IDS: [...publishedOnly.map((key) => key.keyArn), ...config.publishedKeyArns].join(',') || undefined,
     SESSION_KEYS_SECRET_ID: sessionKeys?.secret.secretArn,
+    SESSION_TABLE_NAME: sessionTable?.table.tableName,
   };
 }
 
@@ -93,6 +96,8 @@ export interface ProxyFunctionsProps {
   readonly clientSecret?: ClientSecret;
   /** The bff's session key material; present when a function holds sessions. */
   readonly sessionKeys?: SessionKeys;
+  /** sessionStore=dynamodb: the session table the session functions use. */
+  readonly sessionTable?: SessionTable;
   readonly logRetention: logs.RetentionDays;
   /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
@@ -122,7 +127,7 @@ export class ProxyFunctions extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
     const { config, keys } = props;
-    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys);
+    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys, props.sessionTable);
     this.deployed = (props.functions ?? functionsFor(config.proxyMode)).map((spec) => {
       const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
@@ -177,7 +182,7 @@ export class ProxyFunctions extends Construct {
  * authorization server would not accept anyway: every listed generation is in the JWKS. With one
  * generation (no rotation running), it is exactly the active key.
  */
-function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret, sessionKeys }: ProxyFunctionsProps): void {
+function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret, sessionKeys, sessionTable }: ProxyFunctionsProps): void {
   const use = new KeyUse(config.signingAlg);
   const has = (capability: Capability) => hasCapability(spec, [capability]);
   if (has('request-objects')) {
@@ -206,6 +211,7 @@ function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, c
   if (has('session')) {
     if (sessionKeys === undefined) throw new Error(`the ${spec.name} function holds sessions, and the stack has no session keys`);
     sessionKeys.grantRead(role);
+    sessionTable?.grantSessions(role);
   }
   use.grantTo(role);
 }
