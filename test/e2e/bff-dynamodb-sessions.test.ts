@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKCHANNEL_LOGOUT_EVENT } from '../../functions/bff/backchannel-logout.ts';
 import { fromEnv } from '../../functions/bff/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
@@ -100,4 +103,82 @@ describe('refresh without races (the refresh token once per rotation)', () => {
       stack.authorizationServer.provider.off('grant.error', onError);
     }
   }, 30_000);
+});
+
+describe('OpenID Connect Back-Channel Logout 1.0 (POST /backchannel-logout)', () => {
+  type Provider = LocalStack['authorizationServer']['provider'];
+  /** A logout token as oidc-provider makes one for its end_session (lib/models/client.js backchannelLogout), with changes. */
+  async function logoutToken(claims: Record<string, unknown>, drop: readonly string[] = [], use = 'logout'): Promise<string> {
+    const provider: Provider = stack.authorizationServer.provider;
+    const client = await provider.Client.find(stack.clientId);
+    const token = new provider.IdToken({ sub: claims.sub }, { client: client!, ctx: undefined as never });
+    (token as unknown as { mask: object }).mask = { sub: null };
+    const fields: Record<string, unknown> = { events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, jti: randomUUID(), ...claims };
+    for (const [key, value] of Object.entries(fields)) if (!drop.includes(key) && key !== 'sub') token.set(key, value);
+    return token.issue({ use: use as never });
+  }
+  const post = (body: string, type = 'application/x-www-form-urlencoded') =>
+    fetch(`${stack.proxyUrl}/backchannel-logout`, { method: 'POST', headers: { 'content-type': type }, body, signal: AbortSignal.timeout(10_000) });
+  const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
+
+  it('a logout at the authorization server ends that session (by its sid) at once, and only that one (2.6, 2.8: 200)', async () => {
+    const b = browser();
+    await b.login();
+    const other = browser();
+    await other.login();
+    const claims = (await b.request('/session')).json?.claims as { sub: string; sid?: string };
+    expect(claims.sid).toEqual(expect.any(String));
+    // What oidc-provider's end_session does for each client with a backchannel_logout_uri; it throws unless answered 200.
+    const client = await stack.authorizationServer.provider.Client.find(stack.clientId);
+    await client!.backchannelLogout(claims.sub, claims.sid!);
+    expect((await b.request('/session')).json).toEqual({ authenticated: false });
+    expect((await b.request('/api/demo/me')).status).toBe(401);
+    expect((await other.request('/session')).json?.authenticated).toBe(true);
+  });
+
+  it('a token naming only the sub ends every session of that user (2.4)', async () => {
+    const [first, second] = [browser(), browser()];
+    await first.login(undefined, 'grace.hopper');
+    await second.login(undefined, 'grace.hopper');
+    const answer = await post(form(await logoutToken({ sub: 'grace.hopper' })));
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    for (const b of [first, second]) expect((await b.request('/session')).json).toEqual({ authenticated: false });
+  });
+
+  it.each([
+    ['replayed (jti seen before, 2.6 step 6)', async () => {
+      const token = await logoutToken({ sub: 'someone.else' });
+      expect((await post(form(token))).status).toBe(200);
+      return form(token);
+    }],
+    ['with a nonce (2.6 step 7)', async () => form(await logoutToken({ sub: 'ada.lovelace', nonce: 'n' }))],
+    ['without the events claim (2.6 step 5)', async () => form(await logoutToken({ sub: 'ada.lovelace' }, ['events']))],
+    ['with another event', async () => form(await logoutToken({ sub: 'ada.lovelace', events: { 'http://schemas.openid.net/event/other': {} } }))],
+    ['without a jti', async () => form(await logoutToken({ sub: 'ada.lovelace' }, ['jti']))],
+    ['issued long ago', async () => form(await logoutToken({ sub: 'ada.lovelace', iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) + 60 }))],
+    ['signed by a key the server does not publish (2.6 step 3)', async () => {
+      const { privateKey } = await generateKeyPair('RS256');
+      const now = Math.floor(Date.now() / 1000);
+      const forged = await new SignJWT({ events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, jti: randomUUID(), sub: 'ada.lovelace' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'logout+jwt', kid: 'local-id-token' })
+        .setIssuer(stack.issuer).setAudience(stack.clientId).setIssuedAt(now).setExpirationTime(now + 120)
+        .sign(privateKey);
+      return form(forged);
+    }],
+    ['an ID token instead', async () => form(await logoutToken({ sub: 'ada.lovelace', nonce: 'n' }, [], 'idtoken'))],
+    ['no logout_token', async () => 'logout_token='],
+    ['two logout_tokens', async () => { const token = await logoutToken({ sub: 'ada.lovelace' }); return `${form(token)}&${form(token)}`; }],
+  ])('%s: 400 with an OAuth error, and the user stays signed in', async (_name, body) => {
+    const b = browser();
+    await b.login(undefined, 'ada.lovelace');
+    const answer = await post(await body());
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    expect((await b.request('/session')).json?.authenticated).toBe(true);
+  });
+
+  it('JSON instead of a form: 400', async () => {
+    expect((await post(JSON.stringify({ logout_token: await logoutToken({ sub: 'x' }) }), 'application/json')).status).toBe(400);
+  });
 });
