@@ -9,13 +9,22 @@ function proxyMode(raw: string | undefined): Mode {
   return value;
 }
 
+/** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
+function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
+  const value = raw?.trim() || 'cookie';
+  if (value !== 'cookie' && value !== 'dynamodb') throw new Error(`SESSION_STORE must be cookie or dynamodb, got ${value}`);
+  return value;
+}
+
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
 const port = Number(process.env.PORT ?? 3000);
 let logMode: RequestLogMode;
 let mode: Mode;
+let store: 'cookie' | 'dynamodb';
 try {
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
+  store = sessionStore(process.env.SESSION_STORE);
 } catch (error) {
   // A plain message, not a stack trace: the user only has to fix one variable.
   console.error((error as Error).message);
@@ -26,6 +35,8 @@ const stack = await startLocalStack({
   authorizationServerPort: port + 1,
   kmsPort: port + 2,
   secretsManagerPort: port + 3,
+  dynamoDbPort: port + 4,
+  sessionStore: store,
   host: 'localhost',
   mode,
   requestLog: requestLogSink(logMode),
@@ -52,7 +63,7 @@ ${modeLines}
   authorization server  ${stack.issuer}   oidc-provider: PAR, signed request objects and PKCE required
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   secret ${stack.env.CLIENT_SECRET_ID}
-
+${stack.sessionTable === undefined ? (mode === 'bff' ? '  sessions              in the sealed cookie (SESSION_STORE=dynamodb npm start keeps them in a local table)\n' : '') : `  DynamoDB (dynalite)   ${stack.sessionTable.url}   table ${stack.sessionTable.tableName}: the sessions (the cookie holds an id)\n`}
 Try it:
 ${tryIt}
 

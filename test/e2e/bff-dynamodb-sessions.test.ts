@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +81,22 @@ describe('SESSION_STORE=dynamodb: the cookie holds an id, the table the sealed s
   });
 });
 
+describe('the operator ends every session of a user (npm run end-sessions)', () => {
+  it('--sub deletes each of that user\'s sessions, through the real SDK, and no one else\'s', async () => {
+    const [first, second, other] = [browser(), browser(), browser()];
+    await first.login(undefined, 'mary.jackson');
+    await second.login(undefined, 'mary.jackson');
+    await other.login(undefined, 'dorothy.vaughan');
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'infra/end-sessions.ts', '--sub', 'mary.jackson', '--table', stack.sessionTable!.tableName], {
+      env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: stack.sessionTable!.url },
+      timeout: 20_000,
+    });
+    expect(stdout).toContain('ended 2 sessions of "mary.jackson"');
+    for (const b of [first, second]) expect((await b.request('/session')).json).toEqual({ authenticated: false });
+    expect((await other.request('/session')).json?.authenticated).toBe(true);
+  }, 30_000);
+});
+
 describe('refresh without races (the refresh token once per rotation)', () => {
   it('20 concurrent API calls across 4 containers with a due access token all succeed, and the session survives', async () => {
     const b = browser();
@@ -130,7 +148,7 @@ describe('OpenID Connect Back-Channel Logout 1.0 (POST /backchannel-logout)', ()
     expect(claims.sid).toEqual(expect.any(String));
     // What oidc-provider's end_session does for each client with a backchannel_logout_uri; it throws unless answered 200.
     const client = await stack.authorizationServer.provider.Client.find(stack.clientId);
-    await client!.backchannelLogout(claims.sub, claims.sid!);
+    await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(claims.sub, claims.sid!);
     expect((await b.request('/session')).json).toEqual({ authenticated: false });
     expect((await b.request('/api/demo/me')).status).toBe(401);
     expect((await other.request('/session')).json?.authenticated).toBe(true);
