@@ -180,6 +180,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
         `GET /callback -> ${bffId}`,
         `GET /session -> ${bffId}`,
         `POST /logout -> ${bffId}`,
+        `POST /backchannel-logout -> ${bffId}`,
         `ANY /api/{name}/{proxy+} -> ${bffId}`,
         `GET /.well-known/jwks.json -> ${functionLogicalId(synth.template, 'jwks')}`,
       ].sort(),
@@ -196,6 +197,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
         `GET /auth/v1/callback -> ${bffId}`,
         `GET /auth/v1/session -> ${bffId}`,
         `POST /auth/v1/logout -> ${bffId}`,
+        `POST /auth/v1/backchannel-logout -> ${bffId}`,
         `ANY /auth/v1/api/{name}/{proxy+} -> ${bffId}`,
         `GET /.well-known/jwks.json -> ${functionLogicalId(template, 'jwks')}`,
       ].sort(),
@@ -228,7 +230,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
     Annotations.fromStack(synth.stack).hasWarning('*', Match.stringLikeRegexp('bff mode needs the API on the SPA\'s site'));
     const outputs = synth.template.toJSON().Outputs as Record<string, { Description: string; Value: unknown }>;
     expect(outputs.ApiUrl!.Description).toContain(BFF_SAME_SITE_WARNING);
-    expect(outputs.ApiUrl!.Description).toContain('POST /par, GET /callback, GET /session, POST /logout, ANY /api/{name}/{proxy+}');
+    expect(outputs.ApiUrl!.Description).toContain('POST /par, GET /callback, GET /session, POST /logout, POST /backchannel-logout, ANY /api/{name}/{proxy+}');
     expect(outputs.SessionKeysSecretArn!.Value).toEqual({ Ref: sessionSecretId(synth) });
     // A relay deployment has neither.
     const relay = synthesize({});
