@@ -7,6 +7,7 @@ import { jsonLineTelemetry, stdoutSink, type LogSink } from '../app/observabilit
 import { prefetch } from '../app/prefetch.ts';
 import { requestSigning, type FromEnv, type Wired } from '../app/wiring.ts';
 import { loadBffConfig, type Env } from '../core/config.ts';
+import type { Deadline } from '../core/deadline.ts';
 import { createBffApp } from './app.ts';
 
 /** The bff app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
@@ -44,6 +45,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
         (deadline) => clientAuthentication.prefetch(deadline),
         (deadline) => sessionKeys.prefetch(deadline),
         (deadline) => idTokens.prefetch(deadline),
+        ...(sessionStore === undefined ? [] : [(deadline: Deadline) => sessionStore.prefetch(deadline)]),
       ]),
   };
 };
