@@ -36,9 +36,16 @@ export async function backchannelLogout(
   const claims = await idTokens.verifyLogoutToken(token, deadline);
   const selector = selectorOf(claims, Math.floor(clock() / 1000));
   // 2.6 step 6 (jti not seen before): recorded until the token could no longer pass the iat check.
-  const fresh = await store.firstUse(`${claims.iss} ${String(claims.jti)}`, claims.iat + LOGOUT_TOKEN_MAX_AGE_S + CLOCK_TOLERANCE_S, deadline);
+  const jti = `${claims.iss} ${String(claims.jti)}`;
+  const fresh = await store.firstUse(jti, claims.iat + LOGOUT_TOKEN_MAX_AGE_S + CLOCK_TOLERANCE_S, deadline);
   if (!fresh) throw new LogoutTokenError('the logout token was already used (jti)');
-  await store.deleteMatching(selector, deadline);
+  try {
+    await store.deleteMatching(selector, deadline);
+  } catch (error) {
+    // The table failed (503/504): the server retries the same token, which must not then be a replay.
+    await store.forget(jti, deadline).catch(() => undefined);
+    throw error;
+  }
   // 2.8: 200 with Cache-Control: no-store.
   return c.body(null, 200, { 'Cache-Control': 'no-store' });
 }

@@ -43,6 +43,8 @@ export interface SessionStore {
   deleteMatching(selector: SessionSelector, deadline: Deadline): Promise<number>;
   /** Records a one-time value (a logout token's jti) until `expires`: false when it was already recorded. */
   firstUse(key: string, expires: number, deadline: Deadline): Promise<boolean>;
+  /** Forgets a one-time value, so that a retry of what failed after firstUse is not taken for a replay. */
+  forget(key: string, deadline: Deadline): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@ import { fromEnv } from '../../functions/bff/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
 import { createLeakCollector } from '../helpers/leak-collector.ts';
+import { logoutForm, logoutToken as mintLogoutToken, postLogoutToken } from '../helpers/logout-token.ts';
 
 /**
  * SESSION_STORE=dynamodb end to end: the local stack's bff on dynalite (through the real
@@ -123,21 +124,24 @@ describe('refresh without races (the refresh token once per rotation)', () => {
   }, 30_000);
 });
 
+describe('the same race with the cookie store (why the store exists)', () => {
+  it('under rotation, concurrent refreshes present a spent refresh token: some calls get 401 and the grant is lost', async () => {
+    const cookie = await startLocalStack({ mode: 'bff', rotateRefreshTokens: true, accessTokenTtl: 10 });
+    try {
+      const b = new BffBrowser(cookie.proxyUrl, '', (secret) => leaks.secret(secret));
+      await b.login();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => b.request('/api/demo/me')));
+      expect(answers.filter((answer) => answer.status === 401).length).toBeGreaterThan(0);
+    } finally {
+      await cookie.close();
+    }
+  }, 30_000);
+});
+
 describe('OpenID Connect Back-Channel Logout 1.0 (POST /backchannel-logout)', () => {
-  type Provider = LocalStack['authorizationServer']['provider'];
-  /** A logout token as oidc-provider makes one for its end_session (lib/models/client.js backchannelLogout), with changes. */
-  async function logoutToken(claims: Record<string, unknown>, drop: readonly string[] = [], use = 'logout'): Promise<string> {
-    const provider: Provider = stack.authorizationServer.provider;
-    const client = await provider.Client.find(stack.clientId);
-    const token = new provider.IdToken({ sub: claims.sub }, { client: client!, ctx: undefined as never });
-    (token as unknown as { mask: object }).mask = { sub: null };
-    const fields: Record<string, unknown> = { events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, jti: randomUUID(), ...claims };
-    for (const [key, value] of Object.entries(fields)) if (!drop.includes(key) && key !== 'sub') token.set(key, value);
-    return token.issue({ use: use as never });
-  }
-  const post = (body: string, type = 'application/x-www-form-urlencoded') =>
-    fetch(`${stack.proxyUrl}/backchannel-logout`, { method: 'POST', headers: { 'content-type': type }, body, signal: AbortSignal.timeout(10_000) });
-  const form = (token: string) => new URLSearchParams({ logout_token: token }).toString();
+  const logoutToken = (claims: Record<string, unknown>, drop: readonly string[] = [], use = 'logout') => mintLogoutToken(stack, claims, drop, use);
+  const post = (body: string, type?: string) => postLogoutToken(stack.proxyUrl, body, type);
+  const form = logoutForm;
 
   it('a logout at the authorization server ends that session (by its sid) at once, and only that one (2.6, 2.8: 200)', async () => {
     const b = browser();

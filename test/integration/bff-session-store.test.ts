@@ -3,6 +3,7 @@ import { fromEnv } from '../../functions/bff/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
 import { startFaultyDynamoDb, type FaultyDynamoDb } from '../helpers/dynamodb-faults.ts';
+import { logoutForm, logoutToken, postLogoutToken } from '../helpers/logout-token.ts';
 
 /**
  * SESSION_STORE=dynamodb on the server's side: the timeouts judged against the record (a container
@@ -75,6 +76,22 @@ describe('timeouts, judged by the server', () => {
   });
 });
 
+describe('what a refresh costs the table', () => {
+  it('an API call with a due access token: one GetItem, the lease (a conditional UpdateItem) and the next version (a conditional PutItem)', async () => {
+    const b = await signedIn();
+    // Activity written 400 s on (the idle timeout's tenth, 360 s, had passed)...
+    await container(400)(b, '/session');
+    // ...so that 600 s on, when the access token (10 minutes) is due, none is due: the refresh alone.
+    const call = container(600);
+    faulty.calls.clear();
+    expect((await call(b, '/api/demo/me')).status).toBe(200);
+    expect(Object.fromEntries(faulty.calls)).toEqual({ GetItem: 1, UpdateItem: 1, PutItem: 1 });
+    faulty.calls.clear();
+    expect((await call(b, '/api/demo/me')).status).toBe(200);
+    expect(Object.fromEntries(faulty.calls)).toEqual({ GetItem: 1 });
+  });
+});
+
 describe('the table throttled, failing or slow: 503 / 504, nothing lost', () => {
   it.each([
     ['throttled', 'throttle', 503],
@@ -125,5 +142,19 @@ describe('the table throttled, failing or slow: 503 / 504, nothing lost', () => 
     stolen.cookies.set('__Host-bff-session', b.cookies.get('__Host-bff-session')!);
     expect((await call(b, '/logout', 'POST')).status).toBe(200);
     expect((await call(stolen, '/session')).json).toEqual({ authenticated: false });
+  });
+
+  it('back-channel logout while the table throttles: 503 (the server retries), and the retry of the same token is no replay', async () => {
+    const b = await signedIn();
+    const token = logoutForm(await logoutToken(stack, { sub: 'katherine.johnson' }));
+    faulty.fault('throttle', ['Query']);
+    try {
+      expect((await postLogoutToken(stack.proxyUrl, token)).status).toBe(503);
+    } finally {
+      faulty.fault(undefined);
+    }
+    expect((await container()(b, '/session')).json?.authenticated).toBe(true);
+    expect((await postLogoutToken(stack.proxyUrl, token)).status).toBe(200);
+    expect((await container()(b, '/session')).json).toEqual({ authenticated: false });
   });
 });
