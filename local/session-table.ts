@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { SESSION_TABLE } from '../functions/core/session-store.ts';
+import { FAKE_REGION } from './fake-kms.ts';
 
 /**
  * The session table on one machine (SESSION_STORE=dynamodb): dynalite, a DynamoDB implementation
@@ -22,7 +23,7 @@ export async function startLocalSessionTable(port = 0, tableName = LOCAL_SESSION
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint: url });
+  const client = new DynamoDBClient({ endpoint: url, region: FAKE_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await client.send(new CreateTableCommand(sessionTableDefinition(tableName)));
   } finally {
