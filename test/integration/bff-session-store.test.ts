@@ -1,4 +1,7 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbSessionStore, sessionKey } from '../../functions/adapters/dynamodb-session-store.ts';
+import { Deadline } from '../../functions/core/deadline.ts';
 import { fromEnv } from '../../functions/bff/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
@@ -89,6 +92,51 @@ describe('what a refresh costs the table', () => {
     faulty.calls.clear();
     expect((await call(b, '/api/demo/me')).status).toBe(200);
     expect(Object.fromEntries(faulty.calls)).toEqual({ GetItem: 1 });
+  });
+});
+
+describe('a lease someone else holds (a container that crashed mid-refresh, or a slow one)', () => {
+  const noKeys = { seal: () => Promise.reject(new Error('unused')), open: () => Promise.reject(new Error('unused')) };
+  /** The containers below run 600 s ahead (the access token due): the lease is in their time. */
+  const AHEAD_MS = 600_000;
+  /** Takes the refresh lease of `b`'s session as another container would, until `ms` from now. */
+  async function holdLease(b: BffBrowser, ms: number): Promise<{ release(): Promise<void> }> {
+    const id = b.cookies.get('__Host-bff-session')!.value;
+    const client = new DynamoDBClient({ endpoint: stack.sessionTable!.url });
+    const store = new DynamoDbSessionStore(client, stack.sessionTable!.tableName, noKeys);
+    const deadline = Deadline.start(Date.now, 5000, 5000);
+    const item = await client.send(new GetItemCommand({ TableName: stack.sessionTable!.tableName, Key: { pk: { S: sessionKey(id) } }, ConsistentRead: true }));
+    expect(await store.lease(id, Number(item.Item!.ver!.N), 'crashed', Date.now() + AHEAD_MS + ms, Date.now(), deadline)).toBe(true);
+    return {
+      release: async () => {
+        await store.release(id, 'crashed', deadline);
+        client.destroy();
+      },
+    };
+  }
+
+  it('expires within the wait: the caller waits for it, then takes it and refreshes (200)', async () => {
+    const b = await signedIn();
+    const held = await holdLease(b, 600);
+    const started = Date.now();
+    try {
+      expect((await container(600)(b, '/api/demo/me')).status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('outlasts the bounded wait (40 reads, about 2 s): 503, and the session is intact once it is released', async () => {
+    const b = await signedIn();
+    const held = await holdLease(b, 30_000);
+    const started = Date.now();
+    const answer = await container(600)(b, '/api/demo/me');
+    expect(answer.status).toBe(503);
+    expect(answer.json).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await held.release();
+    expect((await container(600)(b, '/api/demo/me')).status).toBe(200);
   });
 });
 
