@@ -79,6 +79,31 @@ describe('timeouts, judged by the server', () => {
   });
 });
 
+describe('cookies that are no session id', () => {
+  it.each([
+    ['a cookie-store value (a JWE)', 'eyJhbGciOiJkaXIifQ..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA'],
+    ['42 characters', 'a'.repeat(42)],
+    ['44 characters', 'a'.repeat(44)],
+    ['not base64url', `${'a'.repeat(42)}+`],
+    ['empty', ''],
+  ])('%s: no session, cleared, and no call to the table', async (_name, value) => {
+    const b = new BffBrowser(stack.proxyUrl);
+    b.cookies.set('__Host-bff-session', { name: '__Host-bff-session', value, attributes: {} });
+    faulty.calls.clear();
+    const answer = await container()(b, '/session');
+    expect(answer.json).toEqual({ authenticated: false });
+    expect(Object.fromEntries(faulty.calls)).toEqual({});
+  });
+
+  it('a well-formed id of no session: one GetItem, no session', async () => {
+    const b = new BffBrowser(stack.proxyUrl);
+    b.cookies.set('__Host-bff-session', { name: '__Host-bff-session', value: 'A'.repeat(43), attributes: {} });
+    faulty.calls.clear();
+    expect((await container()(b, '/api/demo/me')).status).toBe(401);
+    expect(Object.fromEntries(faulty.calls)).toEqual({ GetItem: 1 });
+  });
+});
+
 describe('what a refresh costs the table', () => {
   it('an API call with a due access token: one GetItem, the lease (a conditional UpdateItem) and the next version (a conditional PutItem)', async () => {
     const b = await signedIn();
