@@ -1,4 +1,4 @@
-import { fapi2Problems } from '../functions/settings/profile.ts';
+import { dpopOn, fapi2Problems } from '../functions/settings/profile.ts';
 import type { SigningAlg } from '../functions/core/jws.ts';
 import type { FunctionName } from '../functions/manifest.ts';
 import { contextSource, settingsReader, type Problem, type Setting, type Settings, type Source } from '../functions/settings/reader.ts';
@@ -135,6 +135,8 @@ export interface InfraConfig {
   readonly sessionStore: 'cookie' | 'dynamodb';
   /** The CloudFront distribution in front of the SPA and the proxy (infra/edge.ts); absent without `edge=true`. */
   readonly edge?: EdgeConfig;
+  /** DPoP-bound tokens: dpop=true, or securityProfile=fapi2, which implies it (relay: the token function then seals with the session keys). */
+  readonly dpop: boolean;
   /**
    * The functions' variables the context sets, by name, as they read them: what the stack passes on
    * (each function gets those of its settings). Unset ones are left out, so the functions' defaults
@@ -369,6 +371,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
     throttle: { rateLimit: s.get(THROTTLE_RATE_LIMIT), burstLimit: s.get(THROTTLE_BURST_LIMIT) },
     sessionStore: s.get(SESSION_STORE),
     ...(edge === undefined ? {} : { edge }),
+    dpop: dpopOn(s),
     environment,
   };
 }

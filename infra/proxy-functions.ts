@@ -6,7 +6,7 @@ import { LogLevel, NodejsFunction, OutputFormat, type BundlingOptions } from 'aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { functionsFor, hasCapability, type Capability, type FunctionName, type FunctionSpec } from '../functions/manifest.ts';
-import { DPOP, settingsOf } from '../functions/settings/table.ts';
+import { settingsOf } from '../functions/settings/table.ts';
 import { ESBUILD_OPTIONS, PROJECT_ROOT } from './bundling.ts';
 import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
@@ -222,9 +222,9 @@ function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, c
   use.grantTo(role);
 }
 
-/** Relay's token function with DPOP=true: it seals the SPA's refresh tokens to its DPoP key with the session keys. */
-export function sealsRefreshTokens(spec: FunctionSpec, config: Pick<InfraConfig, 'environment'>): boolean {
-  return hasCapability(spec, ['refresh-binding']) && config.environment[DPOP.env] === 'true';
+/** Relay's token function with DPoP (dpop=true or the FAPI 2.0 profile): it seals the SPA's refresh tokens to its DPoP key with the session keys. */
+export function sealsRefreshTokens(spec: FunctionSpec, config: Pick<InfraConfig, 'dpop'>): boolean {
+  return hasCapability(spec, ['refresh-binding']) && config.dpop;
 }
 
 type KeyAction = 'kms:Sign' | 'kms:GetPublicKey';

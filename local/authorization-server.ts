@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { fapi2Client, fapi2Configuration, type LocalProfile } from './fapi2.ts';
+import { FAPI2_SIGNED_RESPONSES, fapi2Client, fapi2Configuration, type LocalProfile } from './fapi2.ts';
 
 /**
  * A real OpenID Provider (panva's oidc-provider) on loopback, configured as a regulated
@@ -61,10 +61,33 @@ export interface LocalAuthorizationServer {
   readonly provider: Provider;
   /**
    * With `dpop`: a client for the local resource server, allowed only RFC 7662 introspection (a
-   * DPoP-bound token's userinfo needs the holder's proof, so a resource server introspects it).
+   * DPoP-bound token's userinfo needs the holder's proof, so a resource server introspects it). It
+   * authenticates with private_key_jwt (PS256): the one method a FAPI 2.0 server allows, and so the
+   * same under either profile.
    */
-  readonly introspectionClient?: { readonly clientId: string; readonly clientSecret: string };
+  readonly introspectionClient?: LocalIntrospectionClient;
   close(): Promise<void>;
+}
+
+export interface LocalIntrospectionClient {
+  readonly clientId: string;
+  /** Signs the client assertions (PS256, RFC 7523); its public half is registered inline. */
+  readonly privateKey: KeyObject;
+}
+
+function introspectionClientMetadata(client: LocalIntrospectionClient, profile: LocalProfile | undefined): ClientMetadata {
+  const { n, e } = client.privateKey.export({ format: 'jwk' });
+  return {
+    client_id: client.clientId,
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    jwks: { keys: [{ kty: 'RSA', n, e, alg: 'PS256', use: 'sig' }] },
+    // It gets no ID token nor authorization response, but a FAPI 2.0 server checks the algorithms of every client.
+    ...(profile === 'fapi2' ? FAPI2_SIGNED_RESPONSES : {}),
+    redirect_uris: [],
+    grant_types: [],
+    response_types: [],
+  };
 }
 
 function clientMetadata(client: LocalClient): ClientMetadata {
@@ -94,7 +117,8 @@ export async function startLocalAuthorizationServer(
   const issuer = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const idTokenKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
   const idTokenAlg = options.profile === 'fapi2' ? 'PS256' : 'RS256';
-  const introspectionClient = options.dpop === true ? { clientId: 'local-resource-server', clientSecret: randomBytes(32).toString('base64url') } : undefined;
+  const introspectionClient =
+    options.dpop === true ? { clientId: 'local-resource-server', privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey } : undefined;
 
   const configuration: Configuration = {
     clients: options.clients.map((client) => ({
@@ -102,11 +126,7 @@ export async function startLocalAuthorizationServer(
       ...(options.dpop === true ? { dpop_bound_access_tokens: true } : {}),
       ...(options.profile === 'fapi2' ? fapi2Client(client) : {}),
       ...(options.authorizationDetailsTypes?.length ? { authorization_details_types: [...options.authorizationDetailsTypes] } : {}),
-    })).concat(
-      introspectionClient === undefined
-        ? []
-        : [{ client_id: introspectionClient.clientId, client_secret: introspectionClient.clientSecret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: [], response_types: [] }],
-    ),
+    })).concat(introspectionClient === undefined ? [] : [introspectionClientMetadata(introspectionClient, options.profile)]),
     jwks: { keys: [{ ...idTokenKey, kid: 'local-id-token', alg: idTokenAlg, use: 'sig' }] as never },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'profile', 'email', 'offline_access'],

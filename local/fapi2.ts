@@ -15,15 +15,18 @@ export type LocalProfile = 'fapi2';
 /** The one algorithm (FAPI 2.0 Security Profile 5.4.1 allows PS256, ES256, EdDSA; the proxy's KMS keys are RSA). */
 export const FAPI2_ALG = 'PS256';
 
+/** Every client's signed responses, the resource server's introspection client's too: PS256. */
+export const FAPI2_SIGNED_RESPONSES = {
+  id_token_signed_response_alg: FAPI2_ALG,
+  authorization_signed_response_alg: FAPI2_ALG,
+} as const satisfies Partial<ClientMetadata>;
+
 /** What a client of a FAPI 2.0 server is registered with, beyond the usual. */
 export function fapi2Client(client: LocalClient): Partial<ClientMetadata> {
   if (client.authMethod !== 'private_key_jwt' || client.requestObjectAlg !== FAPI2_ALG) {
     throw new Error(`the fapi2 profile registers private_key_jwt clients signing with ${FAPI2_ALG} only, got ${client.authMethod} and ${client.requestObjectAlg}`);
   }
-  return {
-    id_token_signed_response_alg: FAPI2_ALG,
-    authorization_signed_response_alg: FAPI2_ALG,
-  };
+  return FAPI2_SIGNED_RESPONSES;
 }
 
 /** The server's configuration with the FAPI 2.0 profile on: no secrets, PS256 only, JARM available. */

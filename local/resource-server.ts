@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, SignJWT } from 'jose';
+import type { LocalIntrospectionClient } from './authorization-server.ts';
 
 /**
  * A tiny API on 127.0.0.1 for the bff demo and tests: GET {basePath}/me answers who the bearer
@@ -18,10 +19,10 @@ export interface LocalResourceServerOptions {
   readonly basePath?: string;
   /**
    * DPoP-bound tokens only (RFC 9449 7): `Authorization: DPoP`, a proof checked as a resource
-   * server must, this server's nonce required, and the token introspected (RFC 7662) with these
-   * credentials to compare its cnf.jkt with the proof's key.
+   * server must, this server's nonce required, and the token introspected (RFC 7662) as this
+   * client (private_key_jwt) to compare its cnf.jkt with the proof's key.
    */
-  readonly dpop?: { readonly clientId: string; readonly clientSecret: string };
+  readonly dpop?: LocalIntrospectionClient;
 }
 
 export interface ReceivedRequest {
@@ -119,7 +120,19 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
   });
 
   /** RFC 9449 4.3 and 7: the proof, this server's nonce, the token's binding (cnf.jkt, by introspection). */
-  async function dpopMe(req: http.IncomingMessage, credentials: { clientId: string; clientSecret: string }): Promise<Answer> {
+  /** RFC 7523 2.2 as FAPI 2.0 wants it: iss = sub = the client, aud = the issuer, a new jti, 60 s. */
+  const clientAssertion = (client: LocalIntrospectionClient) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'PS256', typ: 'JWT' })
+      .setIssuer(client.clientId)
+      .setSubject(client.clientId)
+      .setAudience(options.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('60s')
+      .sign(client.privateKey);
+
+  async function dpopMe(req: http.IncomingMessage, client: LocalIntrospectionClient): Promise<Answer> {
     const authorization = req.headers.authorization;
     if (authorization === undefined || !/^DPoP(\s|$)/i.test(authorization)) {
       // 7.1: a DPoP-bound token sent as Bearer (or none) is refused, naming the scheme it needs.
@@ -160,12 +173,14 @@ export async function startLocalResourceServer(options: LocalResourceServerOptio
     try {
       const response = await fetch(await endpoint('introspection_endpoint'), {
         method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({
+          token,
+          token_type_hint: 'access_token',
+          client_id: client.clientId,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: await clientAssertion(client),
+        }).toString(),
         signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS),
       });
       if (!response.ok) throw new Error(`introspection answered ${response.status}`);

@@ -42,14 +42,14 @@ export interface LocalStackOptions {
   readonly authorizationDetailsTypes?: readonly string[];
   /** RFC 7009 revocation at the authorization server (off by default). */
   readonly revocation?: boolean;
-  /** DPoP-bound tokens with server nonces required at the authorization server (RFC 9449; off by default). */
+  /** DPoP-bound tokens with server nonces required at the authorization server (RFC 9449; off by default, on with `profile`). */
   readonly dpop?: boolean;
   /** Behind an edge: every function requires the origin secret's header (ORIGIN_SECRET_ID; off by default). */
   readonly originSecret?: boolean;
   /**
    * `fapi2`: the authorization server runs the FAPI 2.0 profile (local/fapi2.ts), the client is
-   * registered for private_key_jwt and PS256, and the proxy runs with SECURITY_PROFILE=fapi2.
-   * DPoP is the separate `dpop` switch.
+   * registered for private_key_jwt and PS256, and the proxy runs with SECURITY_PROFILE=fapi2,
+   * which implies DPOP: so does the stack (`dpop: false` beside it is refused).
    */
   readonly profile?: LocalProfile;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
@@ -123,6 +123,9 @@ export async function publicJwk(key: KeyObject, alg: string) {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const fapi2 = options.profile === 'fapi2';
+  // The proxy turns DPoP on with the profile (functions/settings/profile.ts): the server must issue DPoP tokens.
+  if (fapi2 && options.dpop === false) throw new Error('the fapi2 profile implies DPoP (SECURITY_PROFILE=fapi2 refuses DPOP=false): leave dpop unset');
+  const dpop = fapi2 || options.dpop === true;
   const alg = options.signingAlg ?? 'PS256';
   const authMethod = options.authMethod ?? (fapi2 ? 'private_key_jwt' : 'client_secret_post');
   const mode = options.mode ?? 'relay';
@@ -160,7 +163,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.revocation === undefined && !bff ? {} : { revocation: options.revocation ?? true }),
     ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
-    ...(options.dpop === true ? { dpop: true } : {}),
+    ...(dpop ? { dpop: true } : {}),
     ...(fapi2 ? { profile: 'fapi2' as const } : {}),
     ...(options.rotateRefreshTokens === true ? { rotateRefreshTokens: true } : {}),
     clients: [
@@ -199,13 +202,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           POST_LOGOUT_REDIRECT_URI: appUrl,
           API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
-          ...(options.dpop === true ? { DPOP: 'true' } : {}),
+          ...(dpop ? { DPOP: 'true' } : {}),
           ...(sessionTable === undefined ? {} : { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: sessionTable.tableName }),
         }
       : {
           ALLOWED_REDIRECT_URIS: redirectUri,
           // Relay DPoP: /token seals the refresh tokens it hands the SPA with the session keys.
-          ...(options.dpop === true ? { DPOP: 'true', SESSION_KEYS_SECRET_ID: sessionKeys.arn } : {}),
+          ...(dpop ? { DPOP: 'true', SESSION_KEYS_SECRET_ID: sessionKeys.arn } : {}),
         }),
     ...(originSecretArn === undefined ? {} : { ORIGIN_SECRET_ID: originSecretArn }),
     ...(fapi2 ? { SECURITY_PROFILE: 'fapi2' } : {}),
@@ -216,7 +219,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop: options.dpop === true });
+  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop });
   const functions = await Promise.all(
     functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );

@@ -24,17 +24,27 @@ function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
   return value;
 }
 
+/** DPOP for npm start: the profile implies it, as it does for the proxy (functions/settings/profile.ts). */
+function dpopSwitch(raw: string | undefined, profile: 'fapi2' | undefined): boolean {
+  const value = raw?.trim() || undefined;
+  if (value !== undefined && value !== 'true' && value !== 'false') throw new Error(`DPOP must be true or false, got ${value}`);
+  if (profile !== undefined && value === 'false') throw new Error('DPOP=false contradicts SECURITY_PROFILE=fapi2, which implies DPoP (FAPI 2.0): unset DPOP');
+  return profile !== undefined || value === 'true';
+}
+
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
 const port = Number(process.env.PORT ?? 3000);
 let logMode: RequestLogMode;
 let mode: Mode;
 let profile: 'fapi2' | undefined;
 let store: 'cookie' | 'dynamodb';
+let dpop: boolean;
 try {
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
   profile = securityProfile(process.env.SECURITY_PROFILE);
   store = sessionStore(process.env.SESSION_STORE);
+  dpop = dpopSwitch(process.env.DPOP, profile);
 } catch (error) {
   // A plain message, not a stack trace: the user only has to fix one variable.
   console.error((error as Error).message);
@@ -51,29 +61,36 @@ const stack = await startLocalStack({
   mode,
   // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
   // DPOP=true alone: DPoP-bound tokens, nonces required (relay: the demo's key binds them, README "DPoP in relay mode").
-  dpop: profile !== undefined || process.env.DPOP?.trim() === 'true',
+  dpop,
   ...(profile === undefined ? {} : { profile }),
   requestLog: requestLogSink(logMode),
 });
 
+// What the proxy runs under: the profile's rules, or DPoP alone.
+const profileLine =
+  profile === 'fapi2'
+    ? `\n  profile               SECURITY_PROFILE=fapi2: PS256, private_key_jwt, iss required, DPoP (${mode === 'bff' ? 'a key per login, sealed in the session' : "the page's WebCrypto key"})${mode === 'bff' ? ', JARM responses' : ''}`
+    : dpop
+      ? `\n  DPoP                  DPOP=true: ${mode === 'bff' ? 'a key per login, sealed in the session' : "the page's WebCrypto key"} (RFC 9449)`
+      : '';
 const modeLines =
   mode === 'bff'
     ? `  mode                  bff: the proxy holds the tokens; the page gets a sealed HttpOnly cookie (PROXY_MODE=relay npm start for relay)
   proxy                 ${stack.proxyUrl}   POST /par, GET /callback, GET /session, POST /logout, /api/demo/..., GET /.well-known/jwks.json
-  API (local)           ${stack.resourceServer.apiUrl}   GET /me, behind the proxy's /api/demo/me`
+  API (local)           ${stack.resourceServer.apiUrl}   GET /me, behind the proxy's /api/demo/me${dpop ? ': DPoP tokens and proofs only (RFC 9449 7)' : ''}`
     : `  mode                  relay: /token hands the tokens to the page's JavaScript (npm start alone runs bff)
   proxy                 ${stack.proxyUrl}   POST /par, POST /token, GET /.well-known/jwks.json`;
 const tryIt =
   mode === 'bff'
     ? `  curl -si ${stack.proxyUrl}/par -H 'x-csrf: 1' -H 'content-type: application/json' -d '{"scope":"openid profile"}'
   prints the login cookie and the authorization_url; signing in is easiest in the browser.`
-    : `  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"}'
-  then open the authorization_url it prints: it leads to the local login page.`;
+    : `  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"${dpop ? ',"dpop_jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"' : ''}}'
+  then open the authorization_url it prints: it leads to the local login page.${dpop ? '\n  With DPoP /token wants a proof of the key dpop_jkt names: the demo page makes both (WebCrypto).' : ''}`;
 
 console.log(`
 PAR proxy running locally
   demo SPA              ${stack.proxyUrl}/   (click "Sign in"; any user name logs in)
-${modeLines}
+${modeLines}${profileLine}
   authorization server  ${stack.issuer}   oidc-provider: ${profile === 'fapi2' ? 'FAPI 2.0 (private_key_jwt, PS256, DPoP with nonces, JARM available)' : 'PAR, signed request objects and PKCE required (SECURITY_PROFILE=fapi2 npm start for FAPI 2.0)'}
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   ${stack.env.CLIENT_SECRET_ID === undefined ? 'no client secret: private_key_jwt' : `secret ${stack.env.CLIENT_SECRET_ID}`}

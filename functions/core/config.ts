@@ -1,6 +1,6 @@
 import { envSource, settingsReader, type Settings } from '../settings/reader.ts';
 import { InvalidSetting, url } from '../settings/rules.ts';
-import { fapi2Problems } from '../settings/profile.ts';
+import { dpopOn, fapi2Problems } from '../settings/profile.ts';
 import {
   ALLOW_PROMPT_NONE,
   ALLOWED_AUTHORIZATION_DETAILS_TYPES,
@@ -84,7 +84,7 @@ export type ClientConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly allowedOrigins: ReadonlySet<string>;
   readonly allowedRedirectUris: ReadonlySet<string>;
   readonly upstreamTimeoutMs: number;
-  /** SECURITY_PROFILE=fapi2: PS256 and private_key_jwt (checked at load), iss required, DPoP. */
+  /** SECURITY_PROFILE=fapi2: PS256 and private_key_jwt (checked at load), iss required, DPoP (implied: settings/profile.ts dpopOn). */
   readonly fapi2: boolean;
 };
 
@@ -238,7 +238,7 @@ export function loadParConfig(env: Env): ParConfig {
     requestObjectTtl: s.get(REQUEST_OBJECT_TTL),
     authorizationDetailsTypes: new Set(s.get(ALLOWED_AUTHORIZATION_DETAILS_TYPES)),
     allowPromptNone: s.get(ALLOW_PROMPT_NONE),
-    dpop: s.get(DPOP),
+    dpop: dpopOn(s),
     tokenEndpoint: s.get(TOKEN_ENDPOINT),
   }));
 }
@@ -247,9 +247,9 @@ export function loadTokenConfig(env: Env): TokenConfig {
   return loadConfig(env, (s) => {
     const config = { ...clientConfig(s), tokenEndpoint: s.get(TOKEN_ENDPOINT) };
     const sessionKeysSecretId = s.get(SESSION_KEYS_SECRET_ID);
-    if (!s.get(DPOP)) return config;
+    if (!dpopOn(s)) return config;
     // The refresh tokens it hands the SPA are sealed: without the key material it cannot start.
-    if (sessionKeysSecretId === undefined) throw new ConfigError(SESSION_KEYS_SECRET_ID.env, 'is required with DPOP=true (the refresh tokens are sealed to the DPoP key)');
+    if (sessionKeysSecretId === undefined) throw new ConfigError(SESSION_KEYS_SECRET_ID.env, `is required with ${s.get(DPOP) ? 'DPOP=true' : 'SECURITY_PROFILE=fapi2, which implies DPOP=true'} (the refresh tokens are sealed to the DPoP key)`);
     return { ...config, dpop: { sessionKeysSecretId } };
   });
 }
@@ -286,7 +286,7 @@ export function loadBffConfig(env: Env): BffConfig {
           : { kind: 'cookie' },
       basePath,
       apiUpstreams: s.get(API_UPSTREAMS) ?? new Map(),
-      dpop: s.get(DPOP),
+      dpop: dpopOn(s),
     };
   });
 }

@@ -3,10 +3,11 @@ import { BffBrowser } from '../helpers/bff-browser.ts';
 import { watchedStack } from '../helpers/watched-stack.ts';
 
 /**
- * FAPI 2.0 end to end in bff mode, DPoP off (its own switch): the local oidc-provider as a FAPI 2.0
- * authorization server (local/fapi2.ts), the proxy with SECURITY_PROFILE=fapi2, which asks for
- * JARM responses (response_mode=jwt) and verifies them; every plain authorization response must
- * carry iss (RFC 9207). The JARM claim checks against forged JWTs: test/integration/jarm.test.ts.
+ * FAPI 2.0 end to end in bff mode: the local oidc-provider as a FAPI 2.0 authorization server
+ * (local/fapi2.ts) with DPoP nonces required, the proxy with SECURITY_PROFILE=fapi2 (DPoP implied),
+ * which asks for JARM responses (response_mode=jwt) and verifies them; every plain authorization
+ * response must carry iss (RFC 9207). The JARM claim checks against forged JWTs:
+ * test/integration/jarm.test.ts; DPoP at the token endpoint and the API: bff-dpop-oidc-provider.test.ts.
  */
 const watched = watchedStack({ mode: 'bff', profile: 'fapi2' });
 const { leaks } = watched;

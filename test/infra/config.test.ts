@@ -53,6 +53,7 @@ describe('parseInfraConfig', () => {
       reservedConcurrency: RESERVED,
       throttle: { rateLimit: 50, burstLimit: 100 },
       sessionStore: 'cookie',
+      dpop: false,
       // Only what the context sets: the functions apply the same table's defaults to the rest.
       environment: {
         ISSUER: 'https://tenant.auth0.com/',

@@ -62,6 +62,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     signingKeyGenerations: '2',
   },
   'relay mode with dpop: the session keys, read by the token function': { dpop: 'true' },
+  'relay mode under securityProfile=fapi2 (dpop implied, private_key_jwt)': { securityProfile: 'fapi2', clientAuthMethod: 'private_key_jwt' },
   'bff mode (session keys, credentialed CORS), break-glass reader of the client secret': {
     ...BFF_CONTEXT,
     breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/BreakGlass',

@@ -26,10 +26,14 @@ const logicalId = (synth: Synthesized, value: string) => refName(synth.stack.res
 const secretPermissions = (synth: Synthesized, name: FunctionName) =>
   identityPermissions(synth.template, name).filter((p) => p.startsWith('secretsmanager:GetSecretValue') || p.startsWith('kms:Decrypt'));
 
-describe('relay mode with dpop=true', () => {
+// securityProfile=fapi2 implies dpop (functions/settings/profile.ts dpopOn): the stack builds the same.
+describe.each([
+  ['dpop=true', { dpop: 'true' }],
+  ['securityProfile=fapi2 (which implies dpop)', { securityProfile: 'fapi2', clientAuthMethod: 'private_key_jwt', signingAlg: 'PS256' }],
+])('relay mode with %s', (_name, context) => {
   let synth: Synthesized;
   beforeAll(() => {
-    synth = synthesize({ dpop: 'true' });
+    synth = synthesize(context);
   }, SYNTH_TIMEOUT);
 
   it('creates the session keys, which the token function alone reads (and decrypts through Secrets Manager)', () => {
@@ -44,7 +48,7 @@ describe('relay mode with dpop=true', () => {
     expect(deny!.Condition).toEqual({ ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [roleLogicalId(synth.template, 'token'), 'Arn'] }] } });
   });
 
-  it('gives par and token DPOP=true, token the session keys secret, and both load their environment', () => {
+  it('gives token the session keys secret, and par and token load their environment with DPoP on', () => {
     const token = resolvedEnv(functionEnv(synth.template, 'token'));
     expect(loadTokenConfig(token).dpop?.sessionKeysSecretId).toMatch(/^arn:aws:secretsmanager:/);
     expect(loadParConfig(resolvedEnv(functionEnv(synth.template, 'par'))).dpop).toBe(true);

@@ -38,8 +38,22 @@ describe('SECURITY_PROFILE=fapi2 in the functions', () => {
   it('is off by default and exposed as config.fapi2', () => {
     expect(loadParConfig({ ...FAPI_ENV, SECURITY_PROFILE: undefined }).fapi2).toBe(false);
     expect(loadParConfig(FAPI_ENV).fapi2).toBe(true);
-    expect(loadTokenConfig(FAPI_ENV).fapi2).toBe(true);
+    expect(loadTokenConfig({ ...FAPI_ENV, SESSION_KEYS_SECRET_ID: BFF_ENV.SESSION_KEYS_SECRET_ID }).fapi2).toBe(true);
     expect(loadBffConfig(BFF_ENV).fapi2).toBe(true);
+  });
+
+  it('implies DPoP-bound tokens in both modes (FAPI 2.0 Security Profile 5.3.2.2); DPOP=false fails the start naming both', () => {
+    expect(loadParConfig(FAPI_ENV).dpop).toBe(true);
+    expect(loadTokenConfig({ ...FAPI_ENV, SESSION_KEYS_SECRET_ID: BFF_ENV.SESSION_KEYS_SECRET_ID }).dpop?.sessionKeysSecretId).toBe(BFF_ENV.SESSION_KEYS_SECRET_ID);
+    expect(loadBffConfig(BFF_ENV).dpop).toBe(true);
+    expect(loadParConfig({ ...FAPI_ENV, SECURITY_PROFILE: undefined }).dpop).toBe(false);
+    // Relay's token function seals the refresh tokens: the implied DPoP needs the session keys too.
+    expect(refusal(() => loadTokenConfig(FAPI_ENV)).message).toMatch(/^SESSION_KEYS_SECRET_ID: is required with SECURITY_PROFILE=fapi2, which implies DPOP=true/);
+    for (const load of [() => loadParConfig({ ...FAPI_ENV, DPOP: 'false' }), () => loadBffConfig({ ...BFF_ENV, DPOP: 'false' })]) {
+      const error = refusal(load);
+      expect(error.variable).toBe('DPOP');
+      expect(error.message).toMatch(/^DPOP: must be true or unset \(sender-constrained tokens\), got false, with SECURITY_PROFILE=fapi2 \(FAPI 2.0\)/);
+    }
   });
 
   it('refuses a value it does not know', () => {

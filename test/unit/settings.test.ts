@@ -232,4 +232,12 @@ describe('securityProfile=fapi2 in the deployment (FAPI 2.0)', () => {
       clientSecretArn: 'must be unset: no client secret is allowed with securityProfile=fapi2 (FAPI 2.0)',
     });
   });
+
+  it('implies dpop (FAPI 2.0 Security Profile 5.3.2.2, sender-constrained tokens); dpop=false fails synthesis naming both', () => {
+    const context: Record<string, unknown> = { ...CONTEXT, ...FAPI };
+    expect(parseInfraConfig((key) => context[key]).dpop).toBe(true);
+    expect(parseInfraConfig((key) => ({ ...CONTEXT, dpop: 'true' })[key]).dpop).toBe(true);
+    expect(parseInfraConfig((key) => (CONTEXT as Record<string, unknown>)[key]).dpop).toBe(false);
+    expect(deploymentProblems({ ...FAPI, dpop: false })).toEqual({ dpop: 'must be true or unset (sender-constrained tokens), got false, with securityProfile=fapi2 (FAPI 2.0)' });
+  });
 });
