@@ -15,6 +15,14 @@ function securityProfile(raw: string | undefined): 'fapi2' | undefined {
   const value = raw?.trim() || 'none';
   if (value !== 'none' && value !== 'fapi2') throw new CliError(`SECURITY_PROFILE must be none or fapi2, got ${value}: unset it for none`);
   return value === 'fapi2' ? value : undefined;
+
+}
+
+/** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
+function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
+  const value = raw?.trim() || 'cookie';
+  if (value !== 'cookie' && value !== 'dynamodb') throw new Error(`SESSION_STORE must be cookie or dynamodb, got ${value}`);
+  return value;
 }
 
 /** The stack's four ports, from PORT on; what a port in use belongs to. */
@@ -46,11 +54,13 @@ failInOneLine('npm start', 'run npm ci, then npm start again; if it persists, re
 let logMode: RequestLogMode;
 let mode: Mode;
 let profile: 'fapi2' | undefined;
+let store: 'cookie' | 'dynamodb';
 try {
   port = firstPort(process.env.PORT);
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
   profile = securityProfile(process.env.SECURITY_PROFILE);
+  store = sessionStore(process.env.SESSION_STORE);
 } catch (error) {
   // The user only has to fix one variable: the message names it (LOCAL_LOG's too).
   throw error instanceof CliError ? error : new CliError(`${(error as Error).message}: unset it for readable lines`);
@@ -60,6 +70,8 @@ const stack = await startLocalStack({
   authorizationServerPort: port + 1,
   kmsPort: port + 2,
   secretsManagerPort: port + 3,
+  dynamoDbPort: port + 4,
+  sessionStore: store,
   host: 'localhost',
   mode,
   // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
@@ -90,7 +102,7 @@ ${modeLines}
   authorization server  ${stack.issuer}   oidc-provider: ${profile === 'fapi2' ? 'FAPI 2.0 (private_key_jwt, PS256, DPoP with nonces, JARM available)' : 'PAR, signed request objects and PKCE required (SECURITY_PROFILE=fapi2 npm start for FAPI 2.0)'}
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   ${stack.env.CLIENT_SECRET_ID === undefined ? 'no client secret: private_key_jwt' : `secret ${stack.env.CLIENT_SECRET_ID}`}
-
+${stack.sessionTable === undefined ? (mode === 'bff' ? '  sessions              in the sealed cookie (SESSION_STORE=dynamodb npm start keeps them in a local table)\n' : '') : `  DynamoDB (dynalite)   ${stack.sessionTable.url}   table ${stack.sessionTable.tableName}: the sessions (the cookie holds an id)\n`}
 Try it:
 ${tryIt}
 
