@@ -15,24 +15,24 @@ function securityProfile(raw: string | undefined): 'fapi2' | undefined {
   const value = raw?.trim() || 'none';
   if (value !== 'none' && value !== 'fapi2') throw new CliError(`SECURITY_PROFILE must be none or fapi2, got ${value}: unset it for none`);
   return value === 'fapi2' ? value : undefined;
-
 }
 
 /** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
 function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
   const value = raw?.trim() || 'cookie';
-  if (value !== 'cookie' && value !== 'dynamodb') throw new Error(`SESSION_STORE must be cookie or dynamodb, got ${value}`);
+  if (value !== 'cookie' && value !== 'dynamodb') throw new CliError(`SESSION_STORE must be cookie or dynamodb, got ${value}: unset it for cookie`);
   return value;
 }
 
-/** The stack's four ports, from PORT on; what a port in use belongs to. */
-const PORT_ROLES = ['the proxy', 'the local authorization server', 'the local KMS', 'the local Secrets Manager'] as const;
+/** The stack's ports, from PORT on (the last only with SESSION_STORE=dynamodb); what a port in use belongs to. */
+const PORT_ROLES = ['the proxy', 'the local authorization server', 'the local KMS', 'the local Secrets Manager', 'the local DynamoDB'] as const;
+const LAST_FIRST_PORT = 65535 - (PORT_ROLES.length - 1);
 
-/** PORT for npm start: 3000 unless set; it and the next three must be ports. */
+/** PORT for npm start: 3000 unless set; it and the ports after it must be ports. */
 function firstPort(raw: string | undefined): number {
   const value = raw?.trim() || '3000';
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 1 && port <= 65535 - 3)) throw new CliError(`PORT must be a port number from 1 to 65532, got ${value}: e.g. PORT=4000 npm start`);
+  if (!(port >= 1 && port <= LAST_FIRST_PORT)) throw new CliError(`PORT must be a port number from 1 to ${LAST_FIRST_PORT}, got ${value}: e.g. PORT=4000 npm start`);
   return port;
 }
 
@@ -42,9 +42,9 @@ function portInUse(error: unknown, port: number): CliError | undefined {
   if (code !== 'EADDRINUSE' || typeof taken !== 'number') return undefined;
   const role = PORT_ROLES[taken - port] ?? 'the local stack';
   const from = taken === port ? 'PORT' : `PORT+${taken - port}`;
-  const next = port + 1000 <= 65532 ? port + 1000 : 4000;
+  const next = port + 1000 <= LAST_FIRST_PORT ? port + 1000 : 4000;
   return new CliError(
-    `port ${taken} (${from}, ${role}) is in use: stop what listens there (lsof -i :${taken}), or start on other ports: PORT=${next} npm start (it takes ${next} to ${next + 3})`,
+    `port ${taken} (${from}, ${role}) is in use: stop what listens there (lsof -i :${taken}), or start on other ports: PORT=${next} npm start (it takes ${next} to ${next + PORT_ROLES.length - 1})`,
   );
 }
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 
 async function start(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const options = { env: { ...process.env, NODE_NO_WARNINGS: '1', PROXY_MODE: '', SECURITY_PROFILE: '', LOCAL_LOG: '', ...env }, timeout: 30_000 };
+  const options = { env: { ...process.env, NODE_NO_WARNINGS: '1', PROXY_MODE: '', SECURITY_PROFILE: '', SESSION_STORE: '', LOCAL_LOG: '', ...env }, timeout: 30_000 };
   return run('node_modules/.bin/tsx', ['local/start.ts'], options).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
@@ -52,6 +52,7 @@ describe('npm start with a variable it cannot use', () => {
   it.each([
     ['PORT', 'abc', 'PORT must be a port number'],
     ['PORT', '65535', 'PORT must be a port number'],
+    ['SESSION_STORE', 'redis', 'SESSION_STORE must be cookie or dynamodb, got redis: unset it'],
     ['PROXY_MODE', 'server', 'PROXY_MODE must be bff or relay, got server: unset it'],
     ['SECURITY_PROFILE', 'fapi', 'SECURITY_PROFILE must be none or fapi2, got fapi: unset it'],
     ['LOCAL_LOG', 'xml', 'LOCAL_LOG'],
