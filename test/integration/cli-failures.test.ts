@@ -7,8 +7,9 @@ import { esbuildOptionsFor } from '../../infra/bundling.ts';
 import { CliError, failureLine } from '../../infra/cli-failure.ts';
 
 /**
- * Issue 16: a CLI failure is one line that says what to do, never a stack trace. npm run bench in a
- * child process, as npm runs it (tsx); npm run build's line from a real esbuild failure.
+ * Issue 16: a CLI failure is one line that says what to do, never a stack trace. npm run bench and
+ * npm run end-sessions in child processes, as npm runs them (tsx); npm run build's line from a real
+ * esbuild failure.
  */
 const run = promisify(execFile);
 
@@ -30,6 +31,34 @@ describe('npm run bench with a setting it cannot use', () => {
     expect(outcome.stderr.trimEnd().split('\n'), outcome.stderr).toHaveLength(1);
     expect(outcome.stderr).toContain(line);
     expect(outcome.stdout).not.toContain('== build');
+  }, 40_000);
+});
+
+/** npm run end-sessions with no AWS configuration of the caller's: what a new operator's laptop has. */
+async function endSessions(args: readonly string[], env: Record<string, string> = {}) {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && name !== 'SESSION_TABLE_NAME'));
+  const options = { env: { ...base, NODE_NO_WARNINGS: '1', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...env }, timeout: 30_000 };
+  return run('node_modules/.bin/tsx', ['infra/end-sessions.ts', ...args], options).then(
+    ({ stdout, stderr }) => ({ code: 0 as number | null, stdout, stderr }),
+    (error: { code: number | null; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
+
+describe('npm run end-sessions failing', () => {
+  // Every AWS endpoint on a closed loopback port: nothing leaves the machine.
+  const closed = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' };
+  it.each([
+    [['--x'], {}, 2, "Unknown option '--x' (see npm run end-sessions -- --help)"],
+    [['--table', 't'], {}, 2, '--sub is required'],
+    [['--sub', 'a'], {}, 2, 'pass --table NAME or set SESSION_TABLE_NAME'],
+    [['--sub', 'a', '--table', 't'], {}, 1, 'no AWS region: set AWS_REGION'],
+    [['--sub', 'a', '--table', 't'], closed, 1, 'the session table is unavailable (check your AWS credentials, AWS_REGION and the table name'],
+  ] as const)('%o %o: one line with what to do, exit %i', async (args, env, code, line) => {
+    const outcome = await endSessions(args, { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+    expect(outcome.code, outcome.stderr).toBe(code);
+    expect(outcome.stderr.trimEnd().split('\n'), outcome.stderr).toHaveLength(1);
+    expect(outcome.stderr).toContain(line);
+    expect(outcome.stdout).toBe('');
   }, 40_000);
 });
 
