@@ -6,6 +6,7 @@ import { coldStarts, type ColdSample, type ColdVariant } from './lib/cold.ts';
 import { BFF_EXPECTED_STATUS, DPOP_ENV } from './lib/bff-fakes.ts';
 import { EVENTS, EXPECTED_STATUS, FIXED_KID, ORIGIN, perRequest, startFakes, totalOf, type Fakes } from './lib/fakes.ts';
 import { FUNCTIONS } from '../functions/manifest.ts';
+import { CliError, failInOneLine } from '../infra/cli-failure.ts';
 import { kib, markdownTable, median, pairedRatio, ratio, spread, table } from './lib/stats.ts';
 import { load, startServer, type ThroughputSample, type ThroughputTarget } from './lib/throughput.ts';
 import { WarmChild, warmRounds, type WarmTarget } from './lib/warm.ts';
@@ -23,11 +24,15 @@ import { WarmChild, warmRounds, type WarmTarget } from './lib/warm.ts';
  *   BENCH_MODE=bff           only one mode's subjects: relay (par, token, jwks) or bff (the bff, its
  *                            floor and the split bundles); hello is always measured
  */
+failInOneLine('npm run bench', 'BENCH_QUICK=1 npm run bench is a quicker pass to retry; bench/run.ts lists the settings');
 const QUICK = process.env.BENCH_QUICK === '1';
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'size,cold,warm,throughput').split(',').map((s) => s.trim()));
+const SECTIONS = ['size', 'cold', 'warm', 'throughput'];
+const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
+const unknown = [...ONLY].filter((name) => !SECTIONS.includes(name));
+if (unknown.length > 0) throw new CliError(`BENCH_ONLY names ${unknown.join(', ')}, not a section: use some of ${SECTIONS.join(',')}, or unset it for all`);
 const PROFILE = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter((s) => s !== ''));
-const MODES = new Set(process.env.BENCH_MODE === undefined ? ['relay', 'bff'] : [process.env.BENCH_MODE]);
-if (![...MODES].every((mode) => mode === 'relay' || mode === 'bff')) throw new Error('BENCH_MODE must be relay or bff');
+const MODES = new Set(process.env.BENCH_MODE ? [process.env.BENCH_MODE] : ['relay', 'bff']);
+if (![...MODES].every((mode) => mode === 'relay' || mode === 'bff')) throw new CliError(`BENCH_MODE must be relay or bff, got ${process.env.BENCH_MODE}: unset it for both`);
 type Mode = 'relay' | 'bff';
 /** The subjects of the modes asked for; hello's rows have no mode. */
 const ofModes = <T extends { readonly mode?: Mode }>(items: readonly T[]): T[] => items.filter((item) => item.mode === undefined || MODES.has(item.mode));

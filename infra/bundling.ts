@@ -27,11 +27,14 @@ export const ESBUILD_OPTIONS = {
   // The Lambda runtime, nodejs24.x; the benchmarks and tests run the same bundles on Node 24 too.
   target: 'node24',
   minify: true,
-  // Linked source maps, shipped next to the bundle for decoding stack traces offline. The runtime does
-  // not load them: NODE_OPTIONS=--enable-source-maps is deliberately not set, as it slows cold starts
-  // and every stack trace. Sources are not embedded: the repository has them, and the asset stays small.
-  sourcemap: true,
-  sourcesContent: false,
+  // No source maps are shipped. They were (par 691, token 739, jwks 654, bff 874 KB) and nothing
+  // used them: the runtime loads them only with NODE_OPTIONS=--enable-source-maps, which costs par
+  // +11.5 ms (+6 %) of import and first invocation, median of 20 cold starts each (177.5 -> 189.0 ms;
+  // docs/benchmarks.md has +8.4 ms), and the functions never log a stack trace to decode
+  // (functions/app/observability.ts logs an exception's name only). To decode a minified frame,
+  // rebuild the same commit with `npm run build -- --sourcemap`: esbuild's output is deterministic,
+  // so its map fits the deployed bundle.
+  sourcemap: false,
   // ES module builds first: the AWS SDK's CJS builds are bigger and slower to import (field notes:
   // 512 KB -> 333 KB, 153 -> 104 ms for KMS + Secrets Manager).
   mainFields: ['module', 'main'],

@@ -19,6 +19,7 @@ With the local stack (SESSION_STORE=dynamodb npm start):
   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:3004 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     npm run end-sessions -- --sub katherine.johnson --table par-proxy-sessions`;
 
+const HELP_HINT = 'see npm run end-sessions -- --help';
 const TIMEOUT_MS = 8000;
 
 async function main(): Promise<number> {
@@ -26,7 +27,8 @@ async function main(): Promise<number> {
   try {
     ({ values } = parseArgs({ options: { sub: { type: 'string' }, table: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+    // parseArgs's first sentence ("Unknown option '--x'"), one line.
+    console.error(`${(error as Error).message.split('. ')[0]} (${HELP_HINT})`);
     return 2;
   }
   if (values.help === true) {
@@ -34,20 +36,35 @@ async function main(): Promise<number> {
     return 0;
   }
   const table = values.table ?? process.env.SESSION_TABLE_NAME;
-  if (values.sub === undefined || values.sub === '' || table === undefined || table === '') {
+  if ((values.sub ?? '') === '' && (table ?? '') === '') {
     console.error(USAGE);
+    return 2;
+  }
+  if (values.sub === undefined || values.sub === '') {
+    console.error(`--sub is required: the user whose sessions end, as the ID token's sub (${HELP_HINT})`);
+    return 2;
+  }
+  if (table === undefined || table === '') {
+    console.error(`no table: pass --table NAME or set SESSION_TABLE_NAME, the stack's SessionTableName output (${HELP_HINT})`);
     return 2;
   }
   // Nothing is sealed or opened here: deleting needs no session keys.
   const noKeys = { seal: () => Promise.reject(new Error('no keys')), open: () => Promise.reject(new Error('no keys')) };
   const client = dynamoDbClient({ timeoutMs: TIMEOUT_MS });
+  // The SDK's own resolution (environment, then the profile's config): it fails on the first call otherwise.
+  if ((await client.config.region().catch(() => undefined)) === undefined) {
+    console.error("no AWS region: set AWS_REGION to the stack's region (or AWS_PROFILE to a profile that has one)");
+    client.destroy();
+    return 1;
+  }
   try {
     const store = new DynamoDbSessionStore(client, table, noKeys);
     const ended = await store.deleteMatching({ sub: values.sub }, Deadline.start(Date.now, TIMEOUT_MS, TIMEOUT_MS));
     console.log(`ended ${ended} session${ended === 1 ? '' : 's'} of ${JSON.stringify(values.sub)} in ${table}`);
     return 0;
   } catch (error) {
-    console.error(error instanceof OAuthError ? error.description : `failed: ${(error as Error).name}`);
+    const reason = error instanceof OAuthError ? error.description : `failed: ${(error as Error).name}`;
+    console.error(`${reason} (check your AWS credentials, AWS_REGION and the table name, the stack's SessionTableName output, then retry)`);
     return 1;
   } finally {
     client.destroy();

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { kmsClient } from '../functions/adapters/aws-clients.ts';
 import { KmsSigner, type PublicJwk } from '../functions/adapters/kms-signer.ts';
 import { isSigningAlg } from '../functions/core/jws.ts';
+import { CliError, printable } from './cli-failure.ts';
 
 /**
  * `npm run public-key -- [KEY_ID ...] [--alg PS256] [--jwks-url URL]`: prints each signing key's
@@ -24,19 +25,6 @@ With the local stack (npm start):
 
 const HELP_HINT = 'see npm run public-key -- --help';
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** A failure the operator can fix, printed as one line. */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-
-/** Controls (C0, DEL, C1), format characters (bidi overrides, zero-width) and line separators: none belongs on a terminal. */
-const printable = (value: unknown): string => String(value).replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '');
 
 /** A JWKS may omit a member, or hold a non-string: shown only when it is a string. */
 const member = (value: unknown): string | undefined => (typeof value === 'string' ? printable(value) : undefined);
@@ -62,9 +50,9 @@ async function fromJwksUrl(value: string): Promise<void> {
   if (response.status >= 300 && response.status < 400) {
     throw new CliError(`${url.href} answered a redirect (${response.status}), which is not followed: pass the JWKS URL itself`);
   }
-  if (!response.ok) throw new CliError(`${url.href} answered ${response.status}`);
+  if (!response.ok) throw new CliError(`${url.href} answered ${response.status}: check the URL, the proxy serves its JWKS at https://<api>/.well-known/jwks.json`);
   const { keys } = (await response.json().catch(() => ({}))) as { keys?: unknown };
-  if (!Array.isArray(keys) || keys.length === 0) throw new CliError(`${url.href} holds no keys`);
+  if (!Array.isArray(keys) || keys.length === 0) throw new CliError(`${url.href} holds no keys: is it the proxy's /.well-known/jwks.json?`);
   for (const [index, key] of keys.entries()) {
     const jwk = (key ?? {}) as Record<string, unknown>;
     if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || !BASE64URL.test(jwk.n) || typeof jwk.e !== 'string' || !BASE64URL.test(jwk.e)) {
@@ -85,7 +73,7 @@ async function fromKms(keyIds: readonly string[], alg: string): Promise<void> {
     try {
       print(keyId, await new KmsSigner(kms, { keyId, alg }).publicJwk(() => AbortSignal.timeout(10_000)));
     } catch (error) {
-      console.error(printable(`${keyId}: ${error instanceof Error ? error.message : String(error)}`));
+      console.error(printable(`${keyId}: ${error instanceof Error ? error.message : String(error)} (check the key id, the region and that your credentials may call kms:GetPublicKey on it)`));
       process.exitCode = 1;
     }
   }

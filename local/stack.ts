@@ -7,6 +7,7 @@ import type { LogSink } from '../functions/app/observability.ts';
 import type { FromEnv } from '../functions/app/wiring.ts';
 import { functionsFor, routePath, type FunctionSpec, type Mode } from '../functions/manifest.ts';
 import { bffDemoAssets, demoAssets } from './demo/assets.ts';
+import { withAllowedOrigin } from './origin-hint.ts';
 import { startLocalResourceServer, type LocalResourceServer } from './resource-server.ts';
 import { startLocalAuthorizationServer, type LocalAuthorizationServer, type LocalClient } from './authorization-server.ts';
 import type { LocalProfile } from './fapi2.ts';
@@ -231,13 +232,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...Object.entries(assets).map(([path, app]) => ({ matches: (pathname: string) => pathname === path, app })),
   ];
   let routes = deploy(env);
+  let allowedOrigins = env.ALLOWED_ORIGINS.split(',');
   proxyServer.on(
     'request',
     getRequestListener((request, nodeEnv) => {
       // The request target as sent: URL parsing would already have resolved `..` (the bff refuses it).
       const pathname = (nodeEnv.incoming.url ?? '/').split('?')[0]!;
       const route = routes.find((candidate) => candidate.matches(pathname));
-      return route === undefined ? new Response('not found', { status: 404 }) : route.app.fetch(request, nodeEnv);
+      if (route === undefined) return new Response('not found', { status: 404 });
+      // A refused Origin's answer names the allowed one here, never in Lambda (local/origin-hint.ts).
+      return Promise.resolve(route.app.fetch(request, nodeEnv)).then((answer) => withAllowedOrigin(answer, allowedOrigins));
     }),
   );
 
@@ -257,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mode,
     redeploy: (overrides) => {
       routes = deploy({ ...env, ...overrides });
+      allowedOrigins = (overrides.ALLOWED_ORIGINS ?? env.ALLOWED_ORIGINS).split(',');
     },
     close: async () => {
       proxyServer.closeAllConnections();

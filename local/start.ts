@@ -1,3 +1,4 @@
+import { CliError, failInOneLine } from '../infra/cli-failure.ts';
 import { requestLogMode, requestLogSink, type RequestLogMode } from './request-log.ts';
 import type { Mode } from '../functions/manifest.ts';
 import { startLocalStack } from './stack.ts';
@@ -5,22 +6,21 @@ import { startLocalStack } from './stack.ts';
 /** PROXY_MODE for npm start: bff unless told relay. */
 function proxyMode(raw: string | undefined): Mode {
   const value = raw?.trim() || 'bff';
-  if (value !== 'bff' && value !== 'relay') throw new Error(`PROXY_MODE must be bff or relay, got ${value}`);
+  if (value !== 'bff' && value !== 'relay') throw new CliError(`PROXY_MODE must be bff or relay, got ${value}: unset it for bff`);
   return value;
 }
 
 /** SECURITY_PROFILE for npm start: `fapi2` runs the authorization server and the proxy under FAPI 2.0, DPoP included. */
 function securityProfile(raw: string | undefined): 'fapi2' | undefined {
   const value = raw?.trim() || 'none';
-  if (value !== 'none' && value !== 'fapi2') throw new Error(`SECURITY_PROFILE must be none or fapi2, got ${value}`);
+  if (value !== 'none' && value !== 'fapi2') throw new CliError(`SECURITY_PROFILE must be none or fapi2, got ${value}: unset it for none`);
   return value === 'fapi2' ? value : undefined;
-
 }
 
 /** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
 function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
   const value = raw?.trim() || 'cookie';
-  if (value !== 'cookie' && value !== 'dynamodb') throw new Error(`SESSION_STORE must be cookie or dynamodb, got ${value}`);
+  if (value !== 'cookie' && value !== 'dynamodb') throw new CliError(`SESSION_STORE must be cookie or dynamodb, got ${value}: unset it for cookie`);
   return value;
 }
 
@@ -32,23 +32,48 @@ function dpopSwitch(raw: string | undefined, profile: 'fapi2' | undefined): bool
   return profile !== undefined || value === 'true';
 }
 
+/** The stack's ports, from PORT on (the last only with SESSION_STORE=dynamodb); what a port in use belongs to. */
+const PORT_ROLES = ['the proxy', 'the local authorization server', 'the local KMS', 'the local Secrets Manager', 'the local DynamoDB'] as const;
+const LAST_FIRST_PORT = 65535 - (PORT_ROLES.length - 1);
+
+/** PORT for npm start: 3000 unless set; it and the ports after it must be ports. */
+function firstPort(raw: string | undefined): number {
+  const value = raw?.trim() || '3000';
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 1 && port <= LAST_FIRST_PORT)) throw new CliError(`PORT must be a port number from 1 to ${LAST_FIRST_PORT}, got ${value}: e.g. PORT=4000 npm start`);
+  return port;
+}
+
+/** A port another process holds, named by its variable and its role, with two ways out. */
+function portInUse(error: unknown, port: number): CliError | undefined {
+  const { code, port: taken } = (error ?? {}) as { code?: unknown; port?: unknown };
+  if (code !== 'EADDRINUSE' || typeof taken !== 'number') return undefined;
+  const role = PORT_ROLES[taken - port] ?? 'the local stack';
+  const from = taken === port ? 'PORT' : `PORT+${taken - port}`;
+  const next = port + 1000 <= LAST_FIRST_PORT ? port + 1000 : 4000;
+  return new CliError(
+    `port ${taken} (${from}, ${role}) is in use: stop what listens there (lsof -i :${taken}), or start on other ports: PORT=${next} npm start (it takes ${next} to ${next + PORT_ROLES.length - 1})`,
+  );
+}
+
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
-const port = Number(process.env.PORT ?? 3000);
+let port = 3000;
+failInOneLine('npm start', 'run npm ci, then npm start again; if it persists, report this line', (error) => portInUse(error, port));
 let logMode: RequestLogMode;
 let mode: Mode;
 let profile: 'fapi2' | undefined;
 let store: 'cookie' | 'dynamodb';
 let dpop: boolean;
 try {
+  port = firstPort(process.env.PORT);
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
   profile = securityProfile(process.env.SECURITY_PROFILE);
   store = sessionStore(process.env.SESSION_STORE);
   dpop = dpopSwitch(process.env.DPOP, profile);
 } catch (error) {
-  // A plain message, not a stack trace: the user only has to fix one variable.
-  console.error((error as Error).message);
-  process.exit(1);
+  // The user only has to fix one variable: the message names it (LOCAL_LOG's too).
+  throw error instanceof CliError ? error : new CliError(`${(error as Error).message}: unset it for readable lines`);
 }
 const stack = await startLocalStack({
   port,

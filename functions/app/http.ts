@@ -51,11 +51,14 @@ export interface OriginCheckOptions {
  * its preflight answered. A disallowed Origin gets 403 and no CORS headers. A request without
  * Origin is allowed: non-browser callers could forge one anyway.
  */
+/** The refusal's description: it names no allowed origin (the local stack adds them, local/origin-hint.ts). */
+export const ORIGIN_NOT_ALLOWED = 'the Origin is not allowed';
+
 export function originCheck(allowedOrigins: ReadonlySet<string>, methods: string, options: OriginCheckOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin === undefined) return next();
-    if (!allowedOrigins.has(origin)) throw new AccessDeniedError('the Origin is not allowed');
+    if (!allowedOrigins.has(origin)) throw new AccessDeniedError(ORIGIN_NOT_ALLOWED);
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Vary', 'Origin');
     if (options.credentials === true) c.header('Access-Control-Allow-Credentials', 'true');
