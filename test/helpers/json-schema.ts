@@ -4,7 +4,7 @@
  * throws, so the documents cannot drift into schema this validator would silently pass.
  *
  * Assertions: type, properties, required, additionalProperties (false or a schema), enum, const,
- * items, oneOf, pattern, minLength, maxLength, minimum, minItems, $ref (`#/...` within a document,
+ * items, oneOf, pattern, minLength, maxLength, minimum, maximum, minItems, maxItems, $ref (`#/...` within a document,
  * `other.json#/...` to a sibling document). Annotations (description, title, examples, format,
  * deprecated) are read and ignored.
  */
@@ -16,7 +16,7 @@ export type Documents = ReadonlyMap<string, unknown>;
 const ANNOTATIONS = new Set(['description', 'title', 'examples', 'format', 'deprecated']);
 const ASSERTIONS = new Set([
   'type', 'properties', 'required', 'additionalProperties', 'enum', 'const', 'items', 'oneOf',
-  'pattern', 'minLength', 'maxLength', 'minimum', 'minItems', '$ref',
+  'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', '$ref',
 ]);
 const TYPES = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']);
 
@@ -90,8 +90,10 @@ function check(value: unknown, schema: JsonSchema, scope: Scope, path: string, p
   }
   if (typeof value === 'string') checkString(value, s, path, problems);
   if (typeof value === 'number' && s.minimum !== undefined && value < (s.minimum as number)) problems.push(`${path}: must be at least ${String(s.minimum)}`);
+  if (typeof value === 'number' && s.maximum !== undefined && value > (s.maximum as number)) problems.push(`${path}: must be at most ${String(s.maximum)}`);
   if (Array.isArray(value)) {
     if (s.minItems !== undefined && value.length < (s.minItems as number)) problems.push(`${path}: must have at least ${String(s.minItems)} items`);
+    if (s.maxItems !== undefined && value.length > (s.maxItems as number)) problems.push(`${path}: must have at most ${String(s.maxItems)} items`);
     if (s.items !== undefined) value.forEach((item, i) => check(item, s.items as JsonSchema, scope, `${path}[${i}]`, problems));
   }
   if (typeOf(value) === 'object') checkObject(value as Record<string, unknown>, s, scope, path, problems);

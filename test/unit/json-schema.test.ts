@@ -32,14 +32,16 @@ describe('json-schema (JSON Schema 2020-12 subset)', () => {
     expect(errors([], { type: 'object' })).toEqual(['$: is array, not object']);
   });
 
-  it('checks const, enum, pattern, minLength and maxLength in code points, minimum, minItems and items', () => {
+  it('checks const, enum, pattern, minLength and maxLength in code points, minimum, maximum, minItems, maxItems and items', () => {
     expect(errors('Bearer', { const: 'DPoP' })).toHaveLength(1);
     expect(errors('b', { enum: ['a', 'b'] })).toEqual([]);
     expect(errors('no', { type: 'string', pattern: '^[0-9]+$' })).toHaveLength(1);
     expect(errors('😀', { type: 'string', minLength: 1, maxLength: 1 })).toEqual([]);
     expect(errors('', { type: 'string', minLength: 1 })).toHaveLength(1);
     expect(errors(-1, { type: 'integer', minimum: 0 })).toHaveLength(1);
+    expect(errors(3, { type: 'integer', maximum: 2 })).toHaveLength(1);
     expect(errors([], { type: 'array', minItems: 1 })).toHaveLength(1);
+    expect(errors([1, 2], { type: 'array', maxItems: 1 })).toHaveLength(1);
     expect(errors([1, 'x'], { type: 'array', items: { type: 'integer' } })).toEqual(['$[1]: is string, not integer']);
   });
 
