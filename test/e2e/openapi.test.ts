@@ -65,6 +65,55 @@ function intent(stack: LocalStack, verifier: string, extra: Record<string, unkno
   };
 }
 
+/**
+ * POST /par 201, the login at oidc-provider, POST /token 200, and the used code's 400: each real
+ * answer, and each request the test sent, against relay.json.
+ */
+async function relayLogin(stack: LocalStack): Promise<void> {
+  const verifier = randomBytes(32).toString('base64url');
+  const sent = intent(stack, verifier);
+  expect(requestProblems('relay', 'POST', '/par', sent)).toEqual([]);
+  const post = (path: string, body: unknown) => call(`${stack.proxyUrl}${path}`, { method: 'POST', headers: json(stack.proxyUrl), body: JSON.stringify(body) });
+  const pushed = await post('/par', sent);
+  expectAnswer('relay', 'POST', '/par', pushed, 201);
+
+  const callback = await logIn(String(JSON.parse(pushed.text).authorization_url), stack.redirectUri, 'grace.hopper');
+  const grant = { grant_type: 'authorization_code', code: callback.searchParams.get('code'), code_verifier: verifier, redirect_uri: stack.redirectUri };
+  expect(requestProblems('relay', 'POST', '/token', grant)).toEqual([]);
+  expectAnswer('relay', 'POST', '/token', await post('/token', grant), 200);
+  // The code is used: the authorization server's invalid_grant, as 400 (RFC 6749 5.2).
+  expectAnswer('relay', 'POST', '/token', await post('/token', grant), 400);
+  expectAnswer('relay', 'GET', '/.well-known/jwks.json', await call(`${stack.proxyUrl}/.well-known/jwks.json`), 200);
+}
+
+/** The answer has `status`, and the document's response for it describes it. */
+function expectAnswer(mode: Mode, method: string, path: string, answer: RealAnswer, status: number, useDefault = false): void {
+  expect(answer.status, answer.text).toBe(status);
+  expect(answerProblems(mode, method, path, answer, useDefault)).toEqual([]);
+}
+
+/**
+ * A whole bff session: /session signed out, /par 201, /callback 303 signed in, /session signed in,
+ * an API call passed through, /logout 200, the JWKS at the root.
+ */
+async function bffSession(stack: LocalStack, basePath: string): Promise<void> {
+  const b = new BffBrowser(stack.proxyUrl, basePath);
+  expectAnswer('bff', 'GET', '/session', await b.request(`${basePath}/session`), 200);
+  const sent = { scope: 'openid profile offline_access', return_to: '/orders' };
+  expect(requestProblems('bff', 'POST', '/par', sent)).toEqual([]);
+  const started = await b.startLogin(sent);
+  expectAnswer('bff', 'POST', '/par', started, 201);
+  const callback = await b.callback(await b.authorize(String(started.json?.authorization_url)));
+  expectAnswer('bff', 'GET', '/callback', callback, 303);
+  expect(callback.headers.get('location')).toBe(`${stack.proxyUrl}/orders`);
+  const session = await b.request(`${basePath}/session`);
+  expectAnswer('bff', 'GET', '/session', session, 200);
+  expect(session.json?.authenticated).toBe(true);
+  expectAnswer('bff', 'GET', '/api/{name}/{proxy}', await b.request(`${basePath}/api/demo/me`), 200, true);
+  expectAnswer('bff', 'POST', '/logout', await b.request(`${basePath}/logout`, { method: 'POST' }), 200);
+  expectAnswer('bff', 'GET', '/.well-known/jwks.json', await call(`${stack.proxyUrl}/.well-known/jwks.json`), 200);
+}
+
 describe('relay: the real answers match relay.json', () => {
   let stack: LocalStack;
   beforeAll(async () => {
@@ -76,28 +125,10 @@ describe('relay: the real answers match relay.json', () => {
   });
 
   const par = (body: string, headers: Record<string, string>) => call(`${stack.proxyUrl}/par`, { method: 'POST', headers, body });
-  const expectDocumented = (method: string, path: string, answer: RealAnswer, status: number) => {
-    expect(answer.status, answer.text).toBe(status);
-    expect(answerProblems('relay', method, path, answer)).toEqual([]);
-  };
+  const expectDocumented = (method: string, path: string, answer: RealAnswer, status: number) => expectAnswer('relay', method, path, answer, status);
 
-  it('POST /par 201, then POST /token 200 (RFC 9126 2.2, RFC 6749 5.1); their requests match the request schemas', async () => {
-    const verifier = randomBytes(32).toString('base64url');
-    const sent = intent(stack, verifier);
-    expect(requestProblems('relay', 'POST', '/par', sent)).toEqual([]);
-    const pushed = await par(JSON.stringify(sent), json(stack.proxyUrl));
-    expectDocumented('POST', '/par', pushed, 201);
-
-    const callback = await logIn(String(JSON.parse(pushed.text).authorization_url), stack.redirectUri, 'grace.hopper');
-    const grant = { grant_type: 'authorization_code', code: callback.searchParams.get('code'), code_verifier: verifier, redirect_uri: stack.redirectUri };
-    expect(requestProblems('relay', 'POST', '/token', grant)).toEqual([]);
-    const tokens = await call(`${stack.proxyUrl}/token`, { method: 'POST', headers: json(stack.proxyUrl), body: JSON.stringify(grant) });
-    expectDocumented('POST', '/token', tokens, 200);
-
-    // The code is used: the authorization server's invalid_grant, as 400 (RFC 6749 5.2).
-    const again = await call(`${stack.proxyUrl}/token`, { method: 'POST', headers: json(stack.proxyUrl), body: JSON.stringify(grant) });
-    expectDocumented('POST', '/token', again, 400);
-  });
+  it('POST /par 201, then POST /token 200 and 400 for the used code (RFC 9126 2.2, RFC 6749 5.1, 5.2); their requests match the request schemas', () =>
+    relayLogin(stack));
 
   it('POST /par and /token refusals: 400 (a member the intent has no place for), 403 (Origin), 413, 415', async () => {
     const sent = intent(stack, randomBytes(32).toString('base64url'), { client_id: 'x' });
@@ -126,9 +157,6 @@ describe('relay: the real answers match relay.json', () => {
     }
   });
 
-  it('GET /.well-known/jwks.json 200 (RFC 7517 5)', async () => {
-    expectDocumented('GET', '/.well-known/jwks.json', await call(`${stack.proxyUrl}/.well-known/jwks.json`), 200);
-  });
 });
 
 describe('relay with DPOP=true: the real answers match relay.json (RFC 9449)', () => {
@@ -179,26 +207,10 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
   afterAll(() => stack?.close());
 
   const browser = () => new BffBrowser(stack.proxyUrl, basePath);
-  /** A real answer of `method path` (the document's path, under the base path unless it is the JWKS). */
-  const expectDocumented = (method: string, path: string, answer: RealAnswer, status: number, useDefault = false) => {
-    expect(answer.status, answer.text).toBe(status);
-    expect(answerProblems('bff', method, path, answer, useDefault)).toEqual([]);
-  };
+  const expectDocumented = (method: string, path: string, answer: RealAnswer, status: number) => expectAnswer('bff', method, path, answer, status);
 
-  it('POST /par 201, GET /callback 303 signed in, GET /session 200 both ways, the API 200 through, POST /logout 200 (RFC 10017 6.1)', async () => {
-    const b = browser();
-    expectDocumented('GET', '/session', await b.request(`${basePath}/session`), 200);
-    const sent = { scope: 'openid profile offline_access', return_to: '/orders' };
-    expect(requestProblems('bff', 'POST', '/par', sent)).toEqual([]);
-    const started = await b.startLogin(sent);
-    expectDocumented('POST', '/par', started, 201);
-    const callback = await b.callback(await b.authorize(String(started.json?.authorization_url)));
-    expectDocumented('GET', '/callback', callback, 303);
-    expect(callback.headers.get('location')).toBe(`${stack.proxyUrl}/orders`);
-    expectDocumented('GET', '/session', await b.request(`${basePath}/session`), 200);
-    expectDocumented('GET', '/api/{name}/{proxy}', await b.request(`${basePath}/api/demo/me`), 200, true);
-    expectDocumented('POST', '/logout', await b.request(`${basePath}/logout`, { method: 'POST' }), 200);
-  });
+  it('a whole session: /session, /par 201, /callback 303, /session signed in, the API through, /logout 200, the JWKS at the root (RFC 10017 6.1)', () =>
+    bffSession(stack, basePath));
 
   it('refusals: 403 without X-CSRF, 400, 413 and 415 at /par, /callback 303 with an error, and the API 401, 404, 400, 413', async () => {
     const b = browser();
@@ -218,10 +230,6 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
     expectDocumented('POST', '/api/{name}/{proxy}', await b.request(`${basePath}/api/demo/orders`, { method: 'POST', body: 'x'.repeat(1024 * 1024 + 1) }), 413);
   });
 
-  it('GET /.well-known/jwks.json 200 at the root, not under BASE_PATH', async () => {
-    expectDocumented('GET', '/.well-known/jwks.json', await call(`${stack.proxyUrl}/.well-known/jwks.json`), 200);
-  });
-
   it('POST /backchannel-logout, once the manifest has it: 400 for a request without a logout token (Back-Channel Logout 1.0 2.8)', async () => {
     const declared = functionsFor('bff').some((fn) => fn.routes.some((route) => (route.path as string) === '/backchannel-logout'));
     if (!declared) return;
@@ -237,4 +245,23 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
     stack.redeploy({ API_UPSTREAMS: JSON.stringify({ demo: { url: stack.resourceServer.apiUrl, methods: ['GET'] } }) });
     expectDocumented('DELETE', '/api/{name}/{proxy}', await browser().request(`${basePath}/api/demo/orders`, { method: 'DELETE' }), 405);
   });
+});
+
+/**
+ * What the other switches change: SECURITY_PROFILE=fapi2 (FAPI 2.0: private_key_jwt, PS256, JARM
+ * in bff mode) and DPOP=true in bff mode (RFC 9449: the proxy's own key per login) answer the same
+ * documented shapes.
+ */
+describe.each<[string, Parameters<typeof startLocalStack>[0]]>([
+  ['relay under SECURITY_PROFILE=fapi2', { profile: 'fapi2' }],
+  ['bff with DPOP=true', { mode: 'bff', dpop: true }],
+  ['bff under SECURITY_PROFILE=fapi2', { mode: 'bff', profile: 'fapi2' }],
+])('%s: the real answers match the documents', (_name, options) => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack(options);
+  }, 30_000);
+  afterAll(() => stack?.close());
+
+  it('the main flow', () => (stack.mode === 'bff' ? bffSession(stack, '') : relayLogin(stack)));
 });
