@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTENT_FIELDS } from '../../functions/core/intent.ts';
 import { functionsFor, type Mode } from '../../functions/manifest.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
 import { logIn } from '../helpers/browser-session.ts';
-import { answerProblems, brokenRefs, DOCUMENTS, documentedOperations, manifestOperations, pathItem, requestProblems, type RealAnswer } from '../helpers/openapi.ts';
+import { answerProblems, brokenRefs, componentSchema, DOCUMENTS, documentedOperations, manifestOperations, pathItem, requestProblems, type RealAnswer } from '../helpers/openapi.ts';
 
 /**
  * docs/openapi/relay.json and bff.json (OpenAPI 3.1.0) against the proxy itself: every route of
@@ -33,6 +34,12 @@ describe('the documents and functions/manifest.ts', () => {
     const declared = manifestOperations(mode).map((route) => route.operation).sort();
     const documented = documentedOperations(mode).filter((operation) => !PENDING.has(`${mode} ${operation}`) || declared.includes(operation));
     expect(documented.sort()).toEqual(declared);
+  });
+
+  it('the intent schemas: relay\'s names every field core/intent.ts takes; the bff\'s those and return_to, less the ones the proxy makes', () => {
+    expect(Object.keys(componentSchema('relay.json', 'Intent').properties as object).sort()).toEqual([...INTENT_FIELDS].sort());
+    const bff = Object.keys(componentSchema('bff.json', 'BffIntent').properties as object);
+    expect(bff.filter((field) => field !== 'return_to' && !(INTENT_FIELDS as string[]).includes(field))).toEqual([]);
   });
 
   it('bff: the routes under BASE_PATH use the {basePath} server, the others (the JWKS) the root', () => {
@@ -217,6 +224,13 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
     for (const [method, path] of [['POST', '/par'], ['GET', '/session'], ['POST', '/logout'], ['GET', '/api/{name}/{proxy}']] as const) {
       const target = `${basePath}${path.replace('{name}/{proxy}', 'demo/x')}`;
       expectDocumented(method, path, await b.request(target, { method, headers: { 'x-csrf': '' } }), 403);
+    }
+    // Each intent field the bff's schema leaves out is one the proxy makes: the bff's /par refuses it, naming it.
+    const bffFields = Object.keys(componentSchema('bff.json', 'BffIntent').properties as object);
+    for (const field of INTENT_FIELDS.filter((name) => !bffFields.includes(name))) {
+      const refused = await b.startLogin({ [field]: field === 'max_age' ? 1 : 'x' });
+      expectDocumented('POST', '/par', refused, 400);
+      expect(refused.json?.error_description, field).toContain(field);
     }
     const sent = { state: 'mine' };
     expect(requestProblems('bff', 'POST', '/par', sent)).not.toEqual([]);

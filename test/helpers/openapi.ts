@@ -29,6 +29,11 @@ export function deref(node: unknown, document: string): { node: Node; document: 
   throw new Error('a $ref chain longer than 8');
 }
 
+/** components.schemas[name] of a document. */
+export function componentSchema(document: string, name: string): Node {
+  return ((DOCUMENTS.get(document) as { components: { schemas: Record<string, Node> } }).components.schemas[name])!;
+}
+
 const documentName = (mode: Mode) => `${mode}.json`;
 
 /** The path item of `path` in the mode's document, $ref followed. */
