@@ -81,6 +81,25 @@ export function brokenRefs(): string[] {
   return broken;
 }
 
+/** `mode METHOD path status` of every answer checked so far, and the shared response objects (`relay.json#/components/responses/X`) they used. */
+export const EXERCISED = new Set<string>();
+
+/** The shared response object `mode METHOD path status` refers to, as `document#pointer`; undefined for an inline one. */
+export function sharedResponse(mode: Mode, method: string, path: string, status: string): string | undefined {
+  const item = pathItem(mode, path)!;
+  const ref = ((item.node[method.toLowerCase()] as { responses: Record<string, { $ref?: string }> }).responses[status]!).$ref;
+  return ref === undefined ? undefined : ref.startsWith('#') ? `${item.document}${ref}` : ref;
+}
+
+/** `mode METHOD path status` of every documented response. */
+export function documentedResponses(mode: Mode): string[] {
+  return documentedOperations(mode).flatMap((operation) => {
+    const [method, path] = operation.split(' ') as [string, string];
+    const responses = pathItem(mode, path)!.node[method.toLowerCase()] as { responses: object };
+    return Object.keys(responses.responses).map((status) => `${mode} ${operation} ${status}`);
+  });
+}
+
 export interface RealAnswer {
   readonly status: number;
   readonly headers: Headers;
@@ -94,13 +113,16 @@ export interface RealAnswer {
  * `useDefault`: the answer is the upstream API's own, passed through (the `default` response).
  */
 export function answerProblems(mode: Mode, method: string, path: string, answer: RealAnswer, useDefault = false): string[] {
+  const key = useDefault ? 'default' : String(answer.status);
   const item = pathItem(mode, path);
   if (item === undefined) return [`${path} is not documented`];
   const operation = item.node[method.toLowerCase()] as Node | undefined;
   if (operation === undefined) return [`${method} ${path} is not documented`];
   const responses = operation.responses as Node;
-  const key = useDefault ? 'default' : String(answer.status);
   if (!Object.hasOwn(responses, key)) return [`${method} ${path} answered ${answer.status}, which is not documented`];
+  EXERCISED.add(`${mode} ${method.toUpperCase()} ${path} ${key}`);
+  const shared = sharedResponse(mode, method, path, key);
+  if (shared !== undefined) EXERCISED.add(shared);
   const { node: response, document } = deref(responses[key], item.document);
   const problems: string[] = [];
   for (const [name, raw] of Object.entries((response.headers ?? {}) as Node)) {
