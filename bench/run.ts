@@ -169,6 +169,8 @@ async function cold(all: Bundles, f: Fakes): Promise<void> {
     ...routes
       .filter(([route]) => route === '/par' || route === '/session')
       .map(([route, event]) => variant(`bff ${route} +kid +endpoints`, 'bff', bffEvents[event], { ...f.bffEnv, ...configured('par'), ...configured('token') }, BFF_EXPECTED_STATUS[event], { floor: `bff-floor ${route}`, mode: 'bff' })),
+    // issue 15: the DynamoDB client's first call (endpoint, credentials, connection) on the first request.
+    ...(['session', 'api'] as const).map((event) => variant(`bff+dynamodb /${event}`, 'bff', f.bff.store.events[event], { ...f.bffEnv, ...f.bff.store.env }, 200, { floor: `bff-floor /${event}`, mode: 'bff' })),
     ...routes.map(([route, event]) => variant(`bff-floor ${route}`, 'bff-floor', bffEvents[event], bffFloorEnv, BFF_EXPECTED_STATUS[event], { mode: 'bff' })),
     ...routes.map(([route, event], i) => variant(`split ${route}`, SPLIT[i]!, bffEvents[event], f.bffEnv, BFF_EXPECTED_STATUS[event], { mode: 'bff' })),
     variant('hello', 'hello', EVENTS.par, floorEnv, 200),
@@ -255,6 +257,7 @@ async function warm(all: Bundles, f: Fakes): Promise<void> {
   });
   const bffEvents = f.bff.events;
   const bff = (floor: string, expected: Record<string, number>) => ({ floor, expected, mode: 'bff' as const });
+  const storeEnv = { ...f.bffEnv, ...f.bff.store.env };
   const targets = ofModes([
     target('par', 'par', EVENTS.par, f.env, EXPECTED_STATUS.par, { floor: 'par-floor', expected: { 'KMS Sign': 1, 'AS par': 1 }, mode: 'relay' }),
     target('par-floor', 'par-floor', EVENTS.par, floorEnv, EXPECTED_STATUS.par, { mode: 'relay' }),
@@ -269,6 +272,9 @@ async function warm(all: Bundles, f: Fakes): Promise<void> {
     // issue 14: DPOP=true, a key per session: one ES256 proof per API call (two with a refresh), no more remote calls.
     target('bff /api dpop', 'bff', bffEvents.apiDpop, { ...f.bffEnv, ...DPOP_ENV }, BFF_EXPECTED_STATUS.apiDpop, bff('bff-floor /api', { API: 1 })),
     target('bff /api refresh dpop', 'bff', bffEvents.apiRefreshDpop, { ...f.bffEnv, ...DPOP_ENV }, BFF_EXPECTED_STATUS.apiRefreshDpop, bff('bff-floor /api refresh', { 'AS token': 1, API: 1 })),
+    // issue 15: SESSION_STORE=dynamodb, one GetItem per warm request (activity written at most every 6 minutes).
+    target('bff+dynamodb /session', 'bff', f.bff.store.events.session, storeEnv, 200, bff('bff-floor /session', { 'DynamoDB GetItem': 1 })),
+    target('bff+dynamodb /api', 'bff', f.bff.store.events.api, storeEnv, 200, bff('bff-floor /api', { 'DynamoDB GetItem': 1, API: 1 })),
     target('bff-floor /session', 'bff-floor', bffEvents.session, bffFloorEnv, BFF_EXPECTED_STATUS.session, { mode: 'bff' }),
     target('bff-floor /api', 'bff-floor', bffEvents.api, bffFloorEnv, BFF_EXPECTED_STATUS.api, { mode: 'bff' }),
     target('bff-floor /api refresh', 'bff-floor', bffEvents.apiRefresh, bffFloorEnv, BFF_EXPECTED_STATUS.apiRefresh, { mode: 'bff' }),

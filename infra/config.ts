@@ -34,6 +34,7 @@ import {
   PUBLISHED_KEY_ARNS,
   REDIRECT_URI,
   RESERVED_CONCURRENCY,
+  SESSION_STORE,
   SIGNING_ALG,
   SIGNING_KEY_GENERATIONS,
   SIGNING_KID,
@@ -130,6 +131,8 @@ export interface InfraConfig {
   /** Reserved concurrent executions per function; undefined: none reserved. */
   readonly reservedConcurrency?: Readonly<Record<FunctionName, number>>;
   readonly throttle: ThrottleConfig;
+  /** bff mode: where sessions live; `dynamodb` creates the session table (infra/session-table.ts). */
+  readonly sessionStore: 'cookie' | 'dynamodb';
   /** The CloudFront distribution in front of the SPA and the proxy (infra/edge.ts); absent without `edge=true`. */
   readonly edge?: EdgeConfig;
   /**
@@ -364,6 +367,7 @@ function deploymentConfig(s: Settings, source: Source, problems: Problem[]): Inf
     memorySize: s.get(MEMORY_SIZE),
     reservedConcurrency: reserved === 'off' ? undefined : (reserved ?? defaultReservations()),
     throttle: { rateLimit: s.get(THROTTLE_RATE_LIMIT), burstLimit: s.get(THROTTLE_BURST_LIMIT) },
+    sessionStore: s.get(SESSION_STORE),
     ...(edge === undefined ? {} : { edge }),
     environment,
   };

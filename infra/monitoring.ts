@@ -53,7 +53,8 @@ export function upstreamsOf(spec: FunctionSpec): Upstream[] {
   const upstreams: Upstream[] = [];
   if (hasCapability(spec, ['oauth-client'])) upstreams.push('kms', 'secrets_manager', 'authorization_server');
   else if (hasCapability(spec, ['publish-keys'])) upstreams.push('kms');
-  if (hasCapability(spec, ['session'])) upstreams.push('api');
+  // The session table's latency is graphed whichever store runs: without one, the line stays empty.
+  if (hasCapability(spec, ['session'])) upstreams.push('api', 'dynamodb');
   return upstreams;
 }
 
@@ -230,7 +231,7 @@ export class Monitoring extends Construct {
     );
   }
 
-  private addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'comparisonOperator' | 'treatMissingData'>): void {
+  addAlarm(id: string, props: Omit<cloudwatch.AlarmProps, 'comparisonOperator' | 'treatMissingData'>): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
       alarmName: `${Stack.of(this).stackName}-${id}`,

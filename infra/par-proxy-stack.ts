@@ -12,6 +12,7 @@ import { Monitoring } from './monitoring.ts';
 import { OriginSecret } from './origin-secret.ts';
 import { ProxyFunctions, sealsRefreshTokens } from './proxy-functions.ts';
 import { SessionKeys } from './session-keys.ts';
+import { SessionTable } from './session-table.ts';
 import { SigningKeys, type SigningKeyGenerations } from './signing-key.ts';
 
 /** Function and access logs: a month covers an incident found late and a billing cycle, then expires. */
@@ -34,6 +35,8 @@ export class ParProxyStack extends Stack {
   readonly clientSecret?: ClientSecret;
   /** bff mode: the session key material. */
   readonly sessionKeys?: SessionKeys;
+  /** bff mode with sessionStore=dynamodb: the session table. */
+  readonly sessionTable?: SessionTable;
   readonly functions: ProxyFunctions;
   readonly httpApi: ProxyHttpApi;
   readonly monitoring: Monitoring;
@@ -64,6 +67,7 @@ export class ParProxyStack extends Stack {
     const sessions = specs.some((spec) => hasCapability(spec, ['session']));
     const dpop = specs.some((spec) => sealsRefreshTokens(spec, config));
     if (sessions || dpop) this.sessionKeys = new SessionKeys(this, 'SessionKeys');
+    if (sessions && config.sessionStore === 'dynamodb') this.sessionTable = new SessionTable(this, 'SessionTable');
     if (config.edge !== undefined) this.originSecret = new OriginSecret(this, 'OriginSecret');
     // Behind the edge the SPA and the proxy live at the site's URL: the custom domain, or the distribution's
     // name, known once the distribution (built after the API, which needs the functions) exists: a lazy
@@ -77,6 +81,7 @@ export class ParProxyStack extends Stack {
       clientSecret: this.clientSecret,
       sessionKeys: this.sessionKeys,
       originSecret: this.originSecret,
+      sessionTable: this.sessionTable,
       logRetention: LOG_RETENTION,
       functions: specs,
       derivedEnvironment,
@@ -95,6 +100,7 @@ export class ParProxyStack extends Stack {
       functions: this.functions.deployed,
       alarmEmail: config.alarmEmail,
     });
+    this.sessionTable?.alarms((alarmId, alarm) => this.monitoring.addAlarm(alarmId, alarm));
 
     if (config.edge !== undefined) {
       // Never a distribution without its web ACL: addParProxyStack builds the us-east-1 stack that holds it.
@@ -161,6 +167,12 @@ export class ParProxyStack extends Stack {
       new CfnOutput(this, 'OriginSecretArn', {
         value: this.originSecret.secret.secretArn,
         description: 'What CloudFront sends the API as x-origin-verify; rotate it by putting a new value, then deploying with -c originSecretVersionId (docs/deploy.md)',
+      });
+    }
+    if (this.sessionTable !== undefined) {
+      new CfnOutput(this, 'SessionTableName', {
+        value: this.sessionTable.table.tableName,
+        description: 'The bff\'s session table: npm run end-sessions -- --table <this> --sub <sub> ends every session of a user (docs/deploy.md)',
       });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarm notifications; subscribe more endpoints here' });

@@ -12,6 +12,7 @@ import type { ClientSecret } from './client-secret.ts';
 import type { InfraConfig, SigningAlg } from './config.ts';
 import type { OriginSecret } from './origin-secret.ts';
 import type { SessionKeys } from './session-keys.ts';
+import type { SessionTable } from './session-table.ts';
 import type { RsaSigningKey, SigningKeyGenerations, SigningKeys } from './signing-key.ts';
 
 /** CloudWatch namespace of the functions' EMF metrics, as the functions write them. */
@@ -46,6 +47,7 @@ export function stackEnvironment(
   clientSecret?: ClientSecret,
   sessionKeys?: SessionKeys,
   originSecret?: OriginSecret,
+  sessionTable?: SessionTable,
 ): Record<string, string | undefined> {
   // A second key signs only in `separate`; while `published`, every generation is published only.
   const signingAssertions = config.assertionKey === 'separate' ? keys.assertion : undefined;
@@ -61,6 +63,7 @@ export function stackEnvironment(
     PUBLISHED_KMS_KEY_IDS: [...publishedOnly.map((key) => key.keyArn), ...config.publishedKeyArns].join(',') || undefined,
     SESSION_KEYS_SECRET_ID: sessionKeys?.secret.secretArn,
     ORIGIN_SECRET_ID: originSecret?.secret.secretArn,
+    SESSION_TABLE_NAME: sessionTable?.table.tableName,
   };
 }
 
@@ -98,6 +101,8 @@ export interface ProxyFunctionsProps {
   readonly sessionKeys?: SessionKeys;
   /** Behind the edge: every function reads it, to refuse requests that bypassed the distribution. */
   readonly originSecret?: OriginSecret;
+  /** sessionStore=dynamodb: the session table the session functions use. */
+  readonly sessionTable?: SessionTable;
   readonly logRetention: logs.RetentionDays;
   /** @default the functions of config.proxyMode (functions/manifest.ts) */
   readonly functions?: readonly FunctionSpec[];
@@ -127,7 +132,7 @@ export class ProxyFunctions extends Construct {
   constructor(scope: Construct, id: string, props: ProxyFunctionsProps) {
     super(scope, id);
     const { config, keys } = props;
-    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys, props.originSecret);
+    const stack = stackEnvironment(config, keys, props.clientSecret, props.sessionKeys, props.originSecret, props.sessionTable);
     this.deployed = (props.functions ?? functionsFor(config.proxyMode)).map((spec) => {
       const pascal = spec.name[0]!.toUpperCase() + spec.name.slice(1);
       const logGroup = new logs.LogGroup(this, `${pascal}Logs`, {
@@ -183,7 +188,7 @@ export class ProxyFunctions extends Construct {
  * authorization server would not accept anyway: every listed generation is in the JWKS. With one
  * generation (no rotation running), it is exactly the active key.
  */
-function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret, sessionKeys }: ProxyFunctionsProps): void {
+function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, clientSecret, sessionKeys, sessionTable }: ProxyFunctionsProps): void {
   const use = new KeyUse(config.signingAlg);
   const has = (capability: Capability) => hasCapability(spec, [capability]);
   if (has('request-objects')) {
@@ -212,6 +217,7 @@ function grantCapabilities(spec: FunctionSpec, role: iam.Role, { config, keys, c
   if (has('session') || sealsRefreshTokens(spec, config)) {
     if (sessionKeys === undefined) throw new Error(`the ${spec.name} function seals with the session keys, and the stack has no session keys`);
     sessionKeys.grantRead(role);
+    sessionTable?.grantSessions(role);
   }
   use.grantTo(role);
 }

@@ -21,6 +21,8 @@ export interface LocalClient {
   readonly requestObjectAlg: 'PS256' | 'RS256' | 'RS384';
   /** OpenID Connect RP-Initiated Logout 1.0 3.1: where the end-session endpoint may send the user back. */
   readonly postLogoutRedirectUris?: readonly string[];
+  /** OpenID Connect Back-Channel Logout 1.0 2.2: where logout tokens are POSTed (sid required in them). */
+  readonly backchannelLogoutUri?: string;
 }
 
 export interface LocalAuthorizationServerOptions {
@@ -50,6 +52,8 @@ export interface LocalAuthorizationServerOptions {
    * Independent of `dpop`, which a FAPI 2.0 deployment also turns on (npm start does both).
    */
   readonly profile?: LocalProfile;
+  /** A new refresh token with every refresh grant, the presented one spent; reusing it revokes the grant. */
+  readonly rotateRefreshTokens?: boolean;
 }
 
 export interface LocalAuthorizationServer {
@@ -77,6 +81,7 @@ function clientMetadata(client: LocalClient): ClientMetadata {
     require_signed_request_object: true,
     require_pushed_authorization_requests: true,
     ...(client.postLogoutRedirectUris === undefined ? {} : { post_logout_redirect_uris: [...client.postLogoutRedirectUris] }),
+    ...(client.backchannelLogoutUri === undefined ? {} : { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }),
   };
 }
 
@@ -121,6 +126,7 @@ export async function startLocalAuthorizationServer(
     fetch: (url, init) => globalThis.fetch(url, { ...init, dispatcher: undefined } as RequestInit),
     features: {
       devInteractions: { enabled: true },
+      ...(options.clients.some((client) => client.backchannelLogoutUri !== undefined) ? { backchannelLogout: { enabled: true } } : {}),
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
       requestObjects: { enabled: true, requireSignedRequestObject: true },
       ...(options.dpop === true
@@ -145,6 +151,8 @@ export async function startLocalAuthorizationServer(
       await grant.save();
       return grant;
     },
+    // oidc-provider's default rotates only public clients' (and aging) refresh tokens.
+    ...(options.rotateRefreshTokens === true ? { rotateRefreshToken: () => true } : {}),
     issueRefreshToken: async (_ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && (options.alwaysIssueRefreshTokens === true || code.scopes.has('offline_access')),
     ttl: { AccessToken: options.accessTokenTtl ?? 600, AuthorizationCode: 60, IdToken: 600, RefreshToken: 3600, Session: 3600, Interaction: 600, Grant: 3600 },

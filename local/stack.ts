@@ -12,6 +12,7 @@ import { startLocalAuthorizationServer, type LocalAuthorizationServer, type Loca
 import type { LocalProfile } from './fapi2.ts';
 import { FAKE_REGION, startFakeKms, type FakeKms } from './fake-kms.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from './fake-secrets-manager.ts';
+import { startLocalSessionTable, type LocalSessionTable } from './session-table.ts';
 
 /**
  * The whole proxy on one machine: the real handlers' apps, built from environment variables exactly
@@ -53,6 +54,15 @@ export interface LocalStackOptions {
   readonly profile?: LocalProfile;
   /** The client's registered post_logout_redirect_uris (RP-Initiated Logout 1.0). */
   readonly postLogoutRedirectUris?: readonly string[];
+  /**
+   * bff: SESSION_STORE. `dynamodb` starts dynalite (local/session-table.ts) with the table, and has the
+   * authorization server call the proxy's back-channel logout. Default cookie.
+   */
+  readonly sessionStore?: 'cookie' | 'dynamodb';
+  /** dynalite's port (0: any free one). */
+  readonly dynamoDbPort?: number;
+  /** A new refresh token with every refresh, the old one then spent (oidc-provider's rotateRefreshToken). */
+  readonly rotateRefreshTokens?: boolean;
   /** Ports of the local KMS and Secrets Manager (0: any free one). */
   readonly kmsPort?: number;
   readonly secretsManagerPort?: number;
@@ -73,6 +83,8 @@ export interface LocalStack {
   readonly env: Readonly<Record<string, string>>;
   readonly kms: FakeKms;
   readonly secretsManager: FakeSecretsManager;
+  /** SESSION_STORE=dynamodb: dynalite with the session table. */
+  readonly sessionTable?: LocalSessionTable;
   readonly authorizationServer: LocalAuthorizationServer;
   /** The API the bff's /api/demo/ forwards to: it checks the access token at the userinfo endpoint. */
   readonly resourceServer: LocalResourceServer;
@@ -135,6 +147,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sessionKeys = secretsManager.createSecret(LOCAL_SESSION_KEYS_NAME, randomBytes(32).toString('base64url'));
   const originSecret = options.originSecret === true ? randomBytes(48).toString('base64url') : undefined;
   const originSecretArn = originSecret === undefined ? undefined : secretsManager.createSecret(LOCAL_ORIGIN_SECRET_NAME, originSecret).arn;
+  const stored = bff && options.sessionStore === 'dynamodb';
+  const sessionTable = stored ? await startLocalSessionTable(options.dynamoDbPort ?? 0) : undefined;
+  // The SDK's own variable, like KMS's and Secrets Manager's (useLocalAws).
+  if (sessionTable !== undefined) process.env.AWS_ENDPOINT_URL_DYNAMODB = sessionTable.url;
 
   const authorizationServer = await startLocalAuthorizationServer({
     port: options.authorizationServerPort ?? 0,
@@ -146,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
     ...(options.dpop === true ? { dpop: true } : {}),
     ...(fapi2 ? { profile: 'fapi2' as const } : {}),
+    ...(options.rotateRefreshTokens === true ? { rotateRefreshTokens: true } : {}),
     clients: [
       {
         clientId: LOCAL_CLIENT_ID,
@@ -157,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
         ...(options.postLogoutRedirectUris === undefined && !bff ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris ?? [appUrl] }),
+        ...(stored ? { backchannelLogoutUri: `${proxyUrl}${basePath}/backchannel-logout` } : {}),
       },
     ],
   });
@@ -182,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           API_UPSTREAMS: JSON.stringify({ demo: resourceServer.apiUrl }),
           ...(basePath === '' ? {} : { BASE_PATH: basePath }),
           ...(options.dpop === true ? { DPOP: 'true' } : {}),
+          ...(sessionTable === undefined ? {} : { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: sessionTable.tableName }),
         }
       : {
           ALLOWED_REDIRECT_URIS: redirectUri,
@@ -229,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env,
     kms,
     secretsManager,
+    ...(sessionTable === undefined ? {} : { sessionTable }),
     authorizationServer,
     resourceServer,
     mode,
@@ -238,7 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     close: async () => {
       proxyServer.closeAllConnections();
       await new Promise<void>((resolve) => proxyServer.close(() => resolve()));
-      await Promise.all([authorizationServer.close(), resourceServer.close(), kms.close(), secretsManager.close()]);
+      await Promise.all([authorizationServer.close(), resourceServer.close(), kms.close(), secretsManager.close(), sessionTable?.close()]);
     },
   };
 }

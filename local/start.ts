@@ -14,6 +14,14 @@ function securityProfile(raw: string | undefined): 'fapi2' | undefined {
   const value = raw?.trim() || 'none';
   if (value !== 'none' && value !== 'fapi2') throw new Error(`SECURITY_PROFILE must be none or fapi2, got ${value}`);
   return value === 'fapi2' ? value : undefined;
+
+}
+
+/** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
+function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
+  const value = raw?.trim() || 'cookie';
+  if (value !== 'cookie' && value !== 'dynamodb') throw new Error(`SESSION_STORE must be cookie or dynamodb, got ${value}`);
+  return value;
 }
 
 /** `npm start`: the proxy, its demo SPA and the local stack, on embedded defaults; bff mode unless PROXY_MODE=relay. */
@@ -21,10 +29,12 @@ const port = Number(process.env.PORT ?? 3000);
 let logMode: RequestLogMode;
 let mode: Mode;
 let profile: 'fapi2' | undefined;
+let store: 'cookie' | 'dynamodb';
 try {
   logMode = requestLogMode(process.argv.slice(2), process.env);
   mode = proxyMode(process.env.PROXY_MODE);
   profile = securityProfile(process.env.SECURITY_PROFILE);
+  store = sessionStore(process.env.SESSION_STORE);
 } catch (error) {
   // A plain message, not a stack trace: the user only has to fix one variable.
   console.error((error as Error).message);
@@ -35,6 +45,8 @@ const stack = await startLocalStack({
   authorizationServerPort: port + 1,
   kmsPort: port + 2,
   secretsManagerPort: port + 3,
+  dynamoDbPort: port + 4,
+  sessionStore: store,
   host: 'localhost',
   mode,
   // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
@@ -65,7 +77,7 @@ ${modeLines}
   authorization server  ${stack.issuer}   oidc-provider: ${profile === 'fapi2' ? 'FAPI 2.0 (private_key_jwt, PS256, DPoP with nonces, JARM available)' : 'PAR, signed request objects and PKCE required (SECURITY_PROFILE=fapi2 npm start for FAPI 2.0)'}
   KMS (local)           ${stack.kms.url}   key ${stack.env.KMS_KEY_ID}, ${stack.env.SIGNING_ALG}
   Secrets Manager       ${stack.secretsManager.url}   ${stack.env.CLIENT_SECRET_ID === undefined ? 'no client secret: private_key_jwt' : `secret ${stack.env.CLIENT_SECRET_ID}`}
-
+${stack.sessionTable === undefined ? (mode === 'bff' ? '  sessions              in the sealed cookie (SESSION_STORE=dynamodb npm start keeps them in a local table)\n' : '') : `  DynamoDB (dynalite)   ${stack.sessionTable.url}   table ${stack.sessionTable.tableName}: the sessions (the cookie holds an id)\n`}
 Try it:
 ${tryIt}
 

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { newDpopKey } from '../../functions/core/dpop-proof.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbSessionStore } from '../../functions/adapters/dynamodb-session-store.ts';
+import { SessionKeySource } from '../../functions/adapters/session-keys.ts';
+import { Deadline } from '../../functions/core/deadline.ts';
+import type { SessionPayload } from '../../functions/core/session.ts';
+import { FAKE_REGION } from '../../local/fake-kms.ts';
 import type { FakeSecretsManager } from '../../local/fake-secrets-manager.ts';
+import { startLocalSessionTable, type LocalSessionTable } from '../../local/session-table.ts';
+import { startFaultyDynamoDb, type FaultyDynamoDb } from '../../test/helpers/dynamodb-faults.ts';
 import {
   bffEvent,
   realisticAccessToken,
@@ -30,6 +39,17 @@ export interface BffFakes {
   readonly sessionCookieBytes: number;
   /** The same session with a DPoP key (DPOP=true, RFC 9449), in bytes. */
   readonly dpopSessionCookieBytes: number;
+  /**
+   * SESSION_STORE=dynamodb (issue 15): dynalite in this process behind a counting stand-in (its
+   * `calls` per operation), the same sessions as records, and the events carrying their ids.
+   */
+  readonly store: {
+    readonly table: LocalSessionTable;
+    readonly counter: FaultyDynamoDb;
+    /** On top of `env`: the store's settings and AWS_ENDPOINT_URL_DYNAMODB. */
+    readonly env: Record<string, string>;
+    readonly events: Readonly<Record<'session' | 'api', APIGatewayProxyEventV2>>;
+  };
   /** The token and jwks scripts, for the scripted server (its reset drops them). */
   readonly scripts: { readonly token: Script; readonly jwks: Script };
 }
@@ -95,6 +115,9 @@ export async function startBffFakes(options: {
     seal(withKey(realisticSession(issuer, clientId, now, 10)), 'session'),
   ]);
   const sessionCookie = (value: string) => [`__Host-bff-session=${value}`];
+  const store = await startStore(secretsManager.url, keys.arn, realisticSession(issuer, clientId, now, 86_400) as SessionPayload, now);
+  const storeEvent = (path: string, query?: string) =>
+    bffEvent({ method: 'GET', path, ...(query === undefined ? {} : { query }), origin, cookies: sessionCookie(store.id) });
 
   return {
     api,
@@ -123,6 +146,12 @@ export async function startBffFakes(options: {
     },
     sessionCookieBytes: session.length,
     dpopSessionCookieBytes: dpopSession.length,
+    store: {
+      table: store.table,
+      counter: store.counter,
+      env: { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: store.table.tableName, AWS_ENDPOINT_URL_DYNAMODB: store.counter.url },
+      events: { session: storeEvent('/session'), api: storeEvent('/api/demo/v1/orders', 'limit=10') },
+    },
     scripts: {
       token: (_call, form, headers) =>
         form.get('grant_type') === 'refresh_token'
@@ -137,3 +166,21 @@ export async function startBffFakes(options: {
 }
 
 const random43 = () => randomBytes(32).toString('base64url');
+
+/** The session table with one session in it, written by the bff's own store and key derivation. */
+async function startStore(secretsUrl: string, secretId: string, session: SessionPayload, now: number) {
+  const table = await startLocalSessionTable();
+  const counter = await startFaultyDynamoDb(table.url);
+  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+  const secrets = new SecretsManagerClient({ region: FAKE_REGION, endpoint: secretsUrl, credentials });
+  const dynamo = new DynamoDBClient({ region: FAKE_REGION, endpoint: table.url, credentials });
+  const id = random43();
+  try {
+    const store = new DynamoDbSessionStore(dynamo, table.tableName, new SessionKeySource(secrets, secretId));
+    await store.create(id, session, now, Deadline.start(Date.now, 5000, 5000));
+  } finally {
+    secrets.destroy();
+    dynamo.destroy();
+  }
+  return { table, counter, id };
+}

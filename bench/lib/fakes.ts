@@ -48,6 +48,8 @@ export interface RemoteCounts {
   readonly as: Readonly<Record<Endpoint, number>>;
   /** Requests that reached the bff's API upstream. */
   readonly api: number;
+  /** The session table's calls by operation (SESSION_STORE=dynamodb). */
+  readonly dynamodb: Readonly<Record<string, number>>;
 }
 
 const ENDPOINTS = ['discovery', 'par', 'token', 'jwks', 'revocation'] as const satisfies readonly Endpoint[];
@@ -109,13 +111,14 @@ export async function startFakes(): Promise<Fakes> {
       secretsManager: secretsManager.totalCalls(),
       as: { ...asCounts },
       api: bff.api.count(),
+      dynamodb: Object.fromEntries(bff.store.counter.calls),
     }),
     resetRecords: () => {
       as.reset(); // also drops the scripts
       scriptAll();
     },
     close: async () => {
-      await Promise.all([kms.close(), secretsManager.close(), as.close(), bff.api.close()]);
+      await Promise.all([kms.close(), secretsManager.close(), as.close(), bff.api.close(), bff.store.counter.close(), bff.store.table.close()]);
     },
   };
 }
@@ -134,6 +137,10 @@ export function perRequest(before: RemoteCounts, after: RemoteCounts, requests: 
     if (delta !== 0) out[`AS ${endpoint}`] = delta / requests;
   }
   if (after.api !== before.api) out.API = (after.api - before.api) / requests;
+  for (const [operation, count] of Object.entries(after.dynamodb)) {
+    const delta = count - (before.dynamodb[operation] ?? 0);
+    if (delta !== 0) out[`DynamoDB ${operation}`] = delta / requests;
+  }
   return out;
 }
 

@@ -32,6 +32,14 @@ export class InvalidIdTokenError extends OAuthError {
   }
 }
 
+/** 400: a back-channel logout token that does not verify (Back-Channel Logout 1.0 2.8). */
+export class LogoutTokenError extends OAuthError {
+  override readonly name = 'LogoutTokenError';
+  constructor(description: string) {
+    super(400, 'invalid_request', description);
+  }
+}
+
 export type IdTokenClaims = Readonly<JWTPayload & { iss: string; sub: string; exp: number; iat: number }>;
 
 interface KeySet {
@@ -54,19 +62,34 @@ export class IdTokenVerifier {
   }
 
   /** The verified claims of `idToken`, which must carry `nonce` (the one this login sent). */
-  async verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
+  verify(idToken: string, nonce: string, deadline: Deadline): Promise<IdTokenClaims> {
+    return this.signedBy((getKey, algorithms) => this.check(idToken, nonce, getKey, algorithms), deadline, invalid);
+  }
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 2.6 steps 2-3 (and 4's iat): a logout token, validated as
+   * an ID token without nonce, with the same JWKS cache. The caller checks events, sid/sub, nonce and
+   * jti (functions/bff/backchannel-logout.ts). Any failure is a LogoutTokenError (400).
+   */
+  verifyLogoutToken(token: string, deadline: Deadline): Promise<IdTokenClaims> {
+    const refused = (error: unknown) => (error instanceof OAuthError && !(error instanceof InvalidIdTokenError) ? error : new LogoutTokenError(invalid(error).description.replace('ID token', 'logout token')));
+    return this.signedBy((getKey, algorithms) => this.check(token, undefined, getKey, algorithms, 'logout+jwt'), deadline, refused);
+  }
+
+  /** `check` with the server's keys and the algorithms it signs with; any failure through `fail`. */
+  private async signedBy<T>(check: (getKey: KeySet['getKey'], algorithms: string[]) => Promise<T>, deadline: Deadline, fail: (error: unknown) => OAuthError): Promise<T> {
     const algorithms = await this.algorithms(deadline);
     try {
-      return await this.withServerKeys(deadline, (getKey) => this.check(idToken, nonce, getKey, algorithms));
+      return await this.withServerKeys(deadline, (getKey) => check(getKey, algorithms));
     } catch (error) {
-      throw invalid(error);
+      throw fail(error);
     }
   }
 
   /**
    * Runs `check` (a jose verification) against the authorization server's JWKS, for any JWT the
-   * server signs (the ID token, a JARM response): the same cache, and one more try after a
-   * refetch when no key matched (the server rotated its keys). jose's errors reach the caller.
+   * server signs (the ID token, a logout token, a JARM response): the same cache, and one more try
+   * after a refetch when no key matched (the server rotated its keys). jose's errors reach the caller.
    */
   async withServerKeys<T>(deadline: Deadline, check: (getKey: KeySet['getKey']) => Promise<T>): Promise<T> {
     const keys = await this.keys(deadline);
@@ -85,16 +108,18 @@ export class IdTokenVerifier {
     await this.keys(deadline);
   }
 
-  private async check(idToken: string, nonce: string, getKey: KeySet['getKey'], algorithms: string[]): Promise<IdTokenClaims> {
-    const { payload } = await jwtVerify(idToken, getKey, {
+  /** `nonce` undefined: a logout token, which must have none (Back-Channel Logout 1.0 2.6 step 7) and may be typed `typ`. */
+  private async check(idToken: string, nonce: string | undefined, getKey: KeySet['getKey'], algorithms: string[], typ?: string): Promise<IdTokenClaims> {
+    const { payload, protectedHeader } = await jwtVerify(idToken, getKey, {
       algorithms,
       issuer: this.server.issuer, // item 2: exactly
       audience: this.clientId, // item 3
-      requiredClaims: ['sub', 'exp', 'iat'],
+      // A logout token names a sub or a sid (2.4): the caller checks which.
+      requiredClaims: typ === undefined ? ['sub', 'exp', 'iat'] : ['exp', 'iat', 'jti', 'events'],
       clockTolerance: CLOCK_TOLERANCE_S, // item 9
       currentDate: new Date(this.clock()),
     });
-    if (typeof payload.sub !== 'string' || payload.sub === '') {
+    if ((typ === undefined || payload.sub !== undefined) && (typeof payload.sub !== 'string' || payload.sub === '')) {
       throw new InvalidIdTokenError('the ID token\'s "sub" claim is not valid');
     }
     // Items 4-5: several audiences need an azp; an azp must be this client.
@@ -108,6 +133,9 @@ export class IdTokenVerifier {
     }
     // Item 11: the nonce this login sent.
     if (payload.nonce !== nonce) throw new InvalidIdTokenError('the ID token\'s "nonce" claim is not the one sent');
+    // Back-Channel Logout 1.0 2.4 recommends explicit typing; any other typ is another kind of token.
+    const headerTyp = protectedHeader.typ?.toLowerCase().replace(/^application\//, '');
+    if (typ !== undefined && headerTyp !== undefined && headerTyp !== typ) throw new InvalidIdTokenError('the ID token\'s "typ" header is not logout+jwt');
     return payload as IdTokenClaims;
   }
 

@@ -38,6 +38,8 @@ const HKDF_INFO: Readonly<Record<Purpose, string>> = {
   login: 'par-proxy login cookie v1',
   // Relay mode with DPoP: the refresh tokens /token hands the SPA (core/refresh-binding.ts).
   refresh: 'par-proxy refresh token v1',
+  // SESSION_STORE=dynamodb: the session records in the table, never a cookie.
+  record: 'par-proxy session record v1',
 };
 
 export type SessionKeys = Readonly<Record<Purpose, KeyRing>>;
@@ -98,7 +100,7 @@ export class SessionKeySource {
       current: currentKeys[purpose],
       ...(previousKeys === undefined ? {} : { previous: previousKeys[purpose] }),
     });
-    return { session: ring('session'), login: ring('login'), refresh: ring('refresh') };
+    return { session: ring('session'), login: ring('login'), refresh: ring('refresh'), record: ring('record') };
   }
 }
 
@@ -113,6 +115,6 @@ export function parseSessionKeyMaterial(secretString: string | undefined): strin
 
 async function deriveKeys(material: string): Promise<Record<Purpose, SealKey>> {
   const derive = (purpose: Purpose) => sealKey(new Uint8Array(hkdfSync('sha256', material, HKDF_SALT, HKDF_INFO[purpose], 32)));
-  const [session, login, refresh] = await Promise.all([derive('session'), derive('login'), derive('refresh')]);
-  return { session, login, refresh };
+  const [session, login, refresh, record] = await Promise.all([derive('session'), derive('login'), derive('refresh'), derive('record')]);
+  return { session, login, refresh, record };
 }

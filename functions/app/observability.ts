@@ -71,6 +71,8 @@ export const METRIC = {
   authorizationServerLatency: 'AuthorizationServerLatency',
   /** The bff's calls to the APIs of API_UPSTREAMS (functions/adapters/api-upstream.ts). */
   apiUpstreamLatency: 'ApiUpstreamLatency',
+  /** The bff's session table (SESSION_STORE=dynamodb, functions/adapters/dynamodb-session-store.ts). */
+  dynamoDbLatency: 'DynamoDbLatency',
   /** Keys the JWKS could not read: their reasons are in the line's keyFailures. */
   jwksKeyFailures: 'JwksKeyFailures',
   /** 4xx: the caller's doing, noticed by the proxy (Upstream=proxy) or the authorization server. */
@@ -94,6 +96,7 @@ export const METRIC_DIMENSIONS: Readonly<Record<MetricName, readonly DimensionNa
   [METRIC.secretsManagerLatency]: BY_SERVICE,
   [METRIC.authorizationServerLatency]: BY_SERVICE,
   [METRIC.apiUpstreamLatency]: BY_SERVICE,
+  [METRIC.dynamoDbLatency]: BY_SERVICE,
   [METRIC.jwksKeyFailures]: BY_SERVICE,
   [METRIC.refused]: BY_UPSTREAM_AND_REASON,
   [METRIC.upstreamFailures]: BY_UPSTREAM_AND_REASON,
@@ -105,6 +108,7 @@ export const UPSTREAM_LATENCY_METRICS: Readonly<Record<Upstream, MetricName>> = 
   secrets_manager: METRIC.secretsManagerLatency,
   authorization_server: METRIC.authorizationServerLatency,
   api: METRIC.apiUpstreamLatency,
+  dynamodb: METRIC.dynamoDbLatency,
 };
 
 interface MetricDirective {

@@ -21,8 +21,11 @@ import type { BffConfig } from '../core/config.ts';
 import type { Deadline } from '../core/deadline.ts';
 import { DpopNonces } from '../core/dpop-nonces.ts';
 import { dpopJkt, dpopProver, newDpopKey, type DpopKey, type DpopProver } from '../core/dpop-proof.ts';
+import type { SessionStore } from '../core/session-store.ts';
 import { InvalidRequestError, OAuthError, PayloadTooLargeError, ServerError, UpstreamRefusedError } from '../core/errors.ts';
 import { returnToUrl } from '../core/return-to.ts';
+import { backchannelLogout, type LogoutTokenVerifier } from './backchannel-logout.ts';
+import { ServerSessions } from './server-sessions.ts';
 import {
   clearLoginCookie,
   clearSessionCookies,
@@ -50,9 +53,11 @@ export interface BffDependencies {
   readonly authorizationServer: AuthorizationServer;
   readonly clientAuthentication: ClientAuthentication;
   readonly sessionKeys: Pick<SessionKeySource, 'seal' | 'open'>;
-  readonly idTokens: Pick<IdTokenVerifier, 'verify'>;
+  readonly idTokens: Pick<IdTokenVerifier, 'verify'> & Partial<LogoutTokenVerifier>;
   /** With RESPONSE_MODE=jwt: the JARM response's parameters, verified. */
   readonly authorizationResponses?: Pick<JarmVerifier, 'parameters'>;
+  /** SESSION_STORE=dynamodb: where sessions live (the cookie holds only an id). */
+  readonly sessionStore?: SessionStore;
   readonly telemetry: Telemetry;
   readonly originVerification?: ProxyAppOptions['originVerification'];
   /** Milliseconds since the epoch. */
@@ -82,6 +87,7 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   // RFC 9449 8, 9: the servers' nonces, per origin, for this container's life.
   const nonces = new DpopNonces();
   const prover = (key: DpopKey | undefined): DpopProver | undefined => (key === undefined ? undefined : dpopProver(key, nonces, clock));
+  const stored = serverSessions(deps);
 
   // A path that normalisation would change (`..`, `.`, encoded dots) is refused before routing:
   // `/api/x/../../logout` must not reach /logout, nor any route another one.
@@ -95,12 +101,17 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   }
 
   const openSession = async (cookies: RequestCookies, deadline: Deadline): Promise<SessionPayload | undefined> => {
+    if (stored !== undefined) return stored.open(cookies, deadline);
     const sealed = readSessionCookie(cookies);
     if (sealed === undefined) return undefined;
     const opened = await withKeys(deadline, (signal) => sessionKeys.open(sealed, 'session', nowSeconds(), signal));
     return opened.payload === undefined ? undefined : parseSessionPayload(opened.payload);
   };
   const writeSession = async (c: Context<ProxyEnv>, session: SessionPayload, cookies: RequestCookies, deadline: Deadline) => {
+    if (stored !== undefined) {
+      for (const value of await stored.start(session, cookies, deadline)) setCookie(c, value);
+      return;
+    }
     const sealed = await withKeys(deadline, (signal) => sessionKeys.seal(session, 'session', signal));
     for (const value of sessionSetCookies(sealed, sessionMaxAge(session, nowSeconds()), cookies)) setCookie(c, value);
   };
@@ -211,12 +222,14 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   app.post(`${base}/logout`, async (c) => {
     const cookies = getCookie(c);
     const deadline = startDeadline(c, clock, config.upstreamTimeoutMs);
+    // Server-side: the record goes first (server-sessions.ts), so that the cookie is dead at once.
+    const ended = stored === undefined ? undefined : await stored.end(cookies, deadline);
     endSession(c, cookies);
     // RFC 7009: the refresh token (or the access token) stops working at the server too. A failure
     // (of the revocation, or of Secrets Manager opening the session) is logged and counted, but does
     // not keep anyone signed in here: the cookies are gone.
     try {
-      const session = await openSession(cookies, deadline);
+      const session = ended === undefined ? await openSession(cookies, deadline) : ended.session;
       if (session !== undefined) {
         await revokeToken(
           deps.authorizationServer,
@@ -253,8 +266,11 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const opened = await openSession(cookies, deadline);
     let session = opened;
     if (opened !== undefined && refreshDue(opened, nowSeconds())) {
-      session = await refresh(opened, deadline);
-      if (session !== undefined) await writeSession(c, session, cookies, deadline);
+      if (stored !== undefined) session = await stored.refresh(opened, deadline, (current) => refresh(current, deadline));
+      else {
+        session = await refresh(opened, deadline);
+        if (session !== undefined) await writeSession(c, session, cookies, deadline);
+      }
     }
     if (session === undefined) {
       endSession(c, cookies);
@@ -277,6 +293,9 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
     const empty = answer.status === 204 || answer.status === 304 || c.req.method === 'HEAD';
     return empty ? c.body(null, answer.status as 204) : c.body(new Uint8Array(answer.body), answer.status as 200);
   });
+
+  // OpenID Connect Back-Channel Logout 1.0: server to server, so neither CORS nor X-CSRF.
+  app.post(`${base}/backchannel-logout`, (c) => backchannelLogout(c, deps, startDeadline(c, clock, config.upstreamTimeoutMs)));
 
   /**
    * RFC 6749 6: a new access token before this one expires. A refused refresh (the grant is gone)
@@ -301,6 +320,13 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
   }
 
   return app;
+}
+
+/** SESSION_STORE=dynamodb: the sessions on the store; undefined with the cookie store. */
+function serverSessions({ config, sessionStore, clock }: BffDependencies): ServerSessions | undefined {
+  if (sessionStore === undefined) return undefined;
+  if (config.sessionStore.kind !== 'dynamodb') throw new TypeError('a session store needs SESSION_STORE=dynamodb');
+  return new ServerSessions({ store: sessionStore, idleTimeout: config.sessionStore.idleTimeout, clock });
 }
 
 /** A failure at the callback that is no one's but the browser's or the proxy's: answered as a redirect. */

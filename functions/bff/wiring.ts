@@ -1,5 +1,6 @@
 import { AuthorizationServer } from '../adapters/authorization-server.ts';
-import { secretsManagerClient } from '../adapters/aws-clients.ts';
+import { dynamoDbClient, secretsManagerClient } from '../adapters/aws-clients.ts';
+import { DynamoDbSessionStore } from '../adapters/dynamodb-session-store.ts';
 import { IdTokenVerifier } from '../adapters/id-token.ts';
 import { JarmVerifier } from '../adapters/jarm.ts';
 import { SessionKeySource } from '../adapters/session-keys.ts';
@@ -8,6 +9,7 @@ import { originVerificationFor } from '../app/origin-verification.ts';
 import { prefetch } from '../app/prefetch.ts';
 import { requestSigning, type FromEnv, type Wired } from '../app/wiring.ts';
 import { loadBffConfig, type Env } from '../core/config.ts';
+import type { Deadline } from '../core/deadline.ts';
 import { createBffApp } from './app.ts';
 
 /** The bff app with its production adapters, from the environment (validated here, once); its log lines go to `writeLog`. */
@@ -24,6 +26,9 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
   const idTokens = new IdTokenVerifier(authorizationServer, config.clientId, clock);
   // The response JWTs are checked against the same JWKS cache as the ID tokens.
   const authorizationResponses = new JarmVerifier(idTokens, authorizationServer, config.clientId, config.fapi2, clock);
+  const store = config.sessionStore;
+  const sessionStore =
+    store.kind === 'dynamodb' ? new DynamoDbSessionStore(dynamoDbClient({ timeoutMs: config.upstreamTimeoutMs }), store.tableName, sessionKeys, clock) : undefined;
   const app = createBffApp({
     ...origin.dependencies,
     config,
@@ -33,6 +38,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
     sessionKeys,
     idTokens,
     authorizationResponses,
+    ...(sessionStore === undefined ? {} : { sessionStore }),
     telemetry: jsonLineTelemetry('bff', Date.now, writeLog),
     clock,
   });
@@ -47,6 +53,7 @@ export const fromEnv: FromEnv = (env: Env, clock: () => number = Date.now, write
         (deadline) => clientAuthentication.prefetch(deadline),
         (deadline) => sessionKeys.prefetch(deadline),
         (deadline) => idTokens.prefetch(deadline),
+        ...(sessionStore === undefined ? [] : [(deadline: Deadline) => sessionStore.prefetch(deadline)]),
       ]),
   };
 };

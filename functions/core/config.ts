@@ -33,6 +33,9 @@ import {
   ORIGIN_SECRET_ID,
   RESPONSE_MODE,
   SECURITY_PROFILE,
+  SESSION_STORE,
+  SESSION_TABLE_NAME,
+  SESSION_IDLE_TIMEOUT,
   ownCallbackProblem,
   type ClientAuthMethod,
 } from '../settings/table.ts';
@@ -128,6 +131,8 @@ export type BffConfig = ClientAuthConfig & OriginSecretConfig & {
   readonly sessionKeysSecretId: string;
   /** Seconds. */
   readonly sessionMaxAge: number;
+  /** SESSION_STORE: in the cookie, or in a DynamoDB table (idle timeout in seconds). */
+  readonly sessionStore: { readonly kind: 'cookie' } | { readonly kind: 'dynamodb'; readonly tableName: string; readonly idleTimeout: number };
   /** '' or a prefix such as /auth. */
   readonly basePath: string;
   readonly apiUpstreams: ApiUpstreams;
@@ -275,6 +280,10 @@ export function loadBffConfig(env: Env): BffConfig {
       ...(postLogoutRedirectUri === undefined ? {} : { postLogoutRedirectUri }),
       sessionKeysSecretId: s.get(SESSION_KEYS_SECRET_ID)!,
       sessionMaxAge: s.get(SESSION_MAX_AGE),
+      sessionStore:
+        s.get(SESSION_STORE) === 'dynamodb'
+          ? { kind: 'dynamodb', tableName: s.get(SESSION_TABLE_NAME)!, idleTimeout: s.get(SESSION_IDLE_TIMEOUT) }
+          : { kind: 'cookie' },
       basePath,
       apiUpstreams: s.get(API_UPSTREAMS) ?? new Map(),
       dpop: s.get(DPOP),

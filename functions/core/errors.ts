@@ -1,5 +1,5 @@
 /** The services the proxy calls: a failure names the one it came from, and so does its metric. */
-export type Upstream = 'kms' | 'secrets_manager' | 'authorization_server' | 'api';
+export type Upstream = 'kms' | 'secrets_manager' | 'authorization_server' | 'api' | 'dynamodb';
 
 /** How descriptions name each upstream. */
 export const UPSTREAM_NAMES: Readonly<Record<Upstream, string>> = {
@@ -7,6 +7,7 @@ export const UPSTREAM_NAMES: Readonly<Record<Upstream, string>> = {
   secrets_manager: 'Secrets Manager',
   authorization_server: 'the authorization server',
   api: 'the API',
+  dynamodb: 'the session table',
 };
 
 /**

@@ -21,8 +21,8 @@ import { CompactEncrypt, compactDecrypt, type DecryptOptions } from 'jose';
  * Kept: a reviewed JOSE implementation for about 5 % of a function bundle. The format is plain JWE,
  * so a hand-written codec could replace it later without changing a single cookie.
  */
-/** `refresh`: relay mode's refresh tokens bound to a DPoP key (core/refresh-binding.ts). */
-export type Purpose = 'session' | 'login' | 'refresh';
+/** `refresh`: relay mode's refresh tokens bound to a DPoP key (core/refresh-binding.ts); `record`: a server-side session (SESSION_STORE=dynamodb). */
+export type Purpose = 'session' | 'login' | 'refresh' | 'record';
 
 /** An AES-256-GCM key (non-extractable) and its name in the JWE header. */
 export interface SealKey {
@@ -69,8 +69,10 @@ export type OpenResult =
  * forged value of megabytes costs nothing but this comparison.
  */
 export const MAX_SEALED_LENGTH = 8192;
+/** A server-side session record (SESSION_STORE=dynamodb) is not a cookie: tokens of any size, below DynamoDB's 400 KB item. */
+export const MAX_SEALED_RECORD_LENGTH = 256 * 1024;
 
-const TYP: Readonly<Record<Purpose, string>> = { session: 'bff-session', login: 'bff-login', refresh: 'par-refresh-token' };
+const TYP: Readonly<Record<Purpose, string>> = { session: 'bff-session', login: 'bff-login', refresh: 'par-refresh-token', record: 'bff-record' };
 const HEADER_KEYS = 'alg,enc,kid,typ';
 /** Header, empty encrypted key, 96-bit IV (16 chars), ciphertext, 128-bit tag (22 chars). */
 const COMPACT = /^([A-Za-z0-9_-]{1,512})\.\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/;
@@ -101,7 +103,7 @@ export async function seal<T extends SealablePayload>(payload: T, purpose: Purpo
 /** Opens a value sealed for `purpose` with a key of `ring`, unexpired at `now` (epoch seconds). */
 export async function open(value: string, purpose: Purpose, ring: KeyRing, now: number): Promise<OpenResult> {
   if (typeof value !== 'string') return { reason: 'malformed' };
-  if (value.length > MAX_SEALED_LENGTH) return { reason: 'oversize' };
+  if (value.length > (purpose === 'record' ? MAX_SEALED_RECORD_LENGTH : MAX_SEALED_LENGTH)) return { reason: 'oversize' };
   const header = protectedHeader(value);
   if (header === undefined) return { reason: 'malformed' };
   if (header.typ !== TYP[purpose]) return { reason: 'wrong_purpose' };

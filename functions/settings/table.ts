@@ -378,6 +378,40 @@ export const RESPONSE_MODE = {
   appliesWhen: IN_BFF_MODE,
 } as const satisfies Setting;
 
+export const SESSION_STORES = ['cookie', 'dynamodb'] as const;
+export type SessionStoreKind = (typeof SESSION_STORES)[number];
+/**
+ * Where the bff keeps a session: `cookie`, sealed in the browser's cookie (no state on the server);
+ * `dynamodb`, in a table, the cookie holding only a random id: logout and back-channel logout end
+ * it at once, timeouts are the server's, and refreshes are coordinated (README, "Session store").
+ */
+export const SESSION_STORE = {
+  env: 'SESSION_STORE',
+  context: 'sessionStore',
+  readBy: ['session'],
+  rule: (raw) => oneOf(raw, SESSION_STORES),
+  default: 'cookie',
+  appliesWhen: IN_BFF_MODE,
+} as const satisfies Setting;
+const IN_TABLE = { setting: SESSION_STORE, is: ['dynamodb'] } as const;
+/** The session table; the stack creates it with sessionStore=dynamodb. */
+export const SESSION_TABLE_NAME = {
+  env: 'SESSION_TABLE_NAME',
+  fromStack: true,
+  readBy: ['session'],
+  rule: (raw) => matching(raw, /^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)'),
+  required: IN_TABLE,
+} as const satisfies Setting;
+/** Seconds without a request after which a server-side session ends (to within a tenth, at most 5 minutes). */
+export const SESSION_IDLE_TIMEOUT = {
+  env: 'SESSION_IDLE_TIMEOUT',
+  context: 'sessionIdleTimeout',
+  readBy: ['session'],
+  rule: (raw) => integer(raw, 300, 400 * 24 * 3600),
+  default: '3600',
+  appliesWhen: IN_TABLE,
+} as const satisfies Setting;
+
 /** A prefix of every bff route, so that one path pattern can be routed to the proxy at an edge. */
 export const BASE_PATH = {
   env: 'BASE_PATH',
@@ -444,6 +478,9 @@ export const FUNCTION_SETTINGS: readonly Setting[] = [
   API_UPSTREAMS,
   SESSION_MAX_AGE,
   RESPONSE_MODE,
+  SESSION_STORE,
+  SESSION_TABLE_NAME,
+  SESSION_IDLE_TIMEOUT,
   BASE_PATH,
   ORIGIN_SECRET_ID,
 ];

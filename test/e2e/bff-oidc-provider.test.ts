@@ -263,3 +263,16 @@ describe('nothing leaks', () => {
     expect(report.findings).toEqual([]);
   });
 });
+
+describe('back-channel logout with the cookie store', () => {
+  it('POST /backchannel-logout: 400 naming the store it needs (no session to find in a cookie)', async () => {
+    const answer = await fetch(`${stack.proxyUrl}/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'logout_token=a.b.c',
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('SESSION_STORE=dynamodb') });
+  });
+});

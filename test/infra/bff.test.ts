@@ -179,6 +179,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
         `GET /callback -> ${bffId}`,
         `GET /session -> ${bffId}`,
         `POST /logout -> ${bffId}`,
+        `POST /backchannel-logout -> ${bffId}`,
         `ANY /api/{name}/{proxy+} -> ${bffId}`,
         `GET /.well-known/jwks.json -> ${functionLogicalId(synth.template, 'jwks')}`,
       ].sort(),
@@ -195,6 +196,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
         `GET /auth/v1/callback -> ${bffId}`,
         `GET /auth/v1/session -> ${bffId}`,
         `POST /auth/v1/logout -> ${bffId}`,
+        `POST /auth/v1/backchannel-logout -> ${bffId}`,
         `ANY /auth/v1/api/{name}/{proxy+} -> ${bffId}`,
         `GET /.well-known/jwks.json -> ${functionLogicalId(template, 'jwks')}`,
       ].sort(),
@@ -227,7 +229,7 @@ describe('proxyMode=bff: what the stack deploys', () => {
     expect(Annotations.fromStack(synth.stack).findWarning('*', Match.anyValue())).toEqual([]);
     const outputs = synth.template.toJSON().Outputs as Record<string, { Description: string; Value: unknown }>;
     expect(outputs.ApiUrl!.Description).toContain('The browser calls it at https://app.example.com, a domain of the SPA\'s site mapped to this API');
-    expect(outputs.ApiUrl!.Description).toContain('POST /par, GET /callback, GET /session, POST /logout, ANY /api/{name}/{proxy+}');
+    expect(outputs.ApiUrl!.Description).toContain('POST /par, GET /callback, GET /session, POST /logout, POST /backchannel-logout, ANY /api/{name}/{proxy+}');
     expect(outputs.SessionKeysSecretArn!.Value).toEqual({ Ref: sessionSecretId(synth) });
     // A relay deployment has neither.
     const relay = synthesize({});

@@ -52,6 +52,7 @@ describe('parseInfraConfig', () => {
       memorySize: 512,
       reservedConcurrency: RESERVED,
       throttle: { rateLimit: 50, burstLimit: 100 },
+      sessionStore: 'cookie',
       // Only what the context sets: the functions apply the same table's defaults to the rest.
       environment: {
         ISSUER: 'https://tenant.auth0.com/',

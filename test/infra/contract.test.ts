@@ -307,7 +307,8 @@ describe('infra and handlers contract', () => {
  */
 async function bffRequestLines(): Promise<Record<string, unknown>[]> {
   const printed: string[] = [];
-  const stack = await startLocalStack({ mode: 'bff', requestLog: (line) => printed.push(line) });
+  // The server-side store, so that the session table's latency is among the metrics seen.
+  const stack = await startLocalStack({ mode: 'bff', sessionStore: 'dynamodb', requestLog: (line) => printed.push(line) });
   try {
     const browser = new BffBrowser(stack.proxyUrl);
     await browser.login();

@@ -290,7 +290,7 @@ describe('the SPA\'s deep links (a CloudFront Function on its behaviour)', () =>
     const spa = config.DefaultCacheBehavior as { FunctionAssociations?: unknown };
     expect(spa.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } }]);
     const proxy = config.CacheBehaviors as Array<{ PathPattern: string; FunctionAssociations?: unknown }>;
-    expect(proxy.map((behavior) => behavior.PathPattern).sort()).toEqual(['/.well-known/jwks.json', '/api/*', '/callback', '/logout', '/par', '/session']);
+    expect(proxy.map((behavior) => behavior.PathPattern).sort()).toEqual(['/.well-known/jwks.json', '/api/*', '/backchannel-logout', '/callback', '/logout', '/par', '/session']);
     for (const behavior of proxy) expect(behavior.FunctionAssociations, behavior.PathPattern).toBeUndefined();
     // No distribution-wide error rewriting: the proxy's 403 and 404 reach the browser as sent.
     expect(config.CustomErrorResponses).toBeUndefined();

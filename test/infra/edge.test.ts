@@ -285,7 +285,7 @@ describe('edge=true, bff mode, values given in the context win', () => {
     expect(env.REDIRECT_URI).toBe(redirectUri);
     expect(env.ALLOWED_ORIGINS).toBe(BASE_CONTEXT.allowedOrigins);
     expect(env.APP_URL).toBe('https://app.example.com/home');
-    expect(patterns(synth)).toEqual(['/.well-known/jwks.json', '/api/*', '/callback', '/logout', '/par', '/session']);
+    expect(patterns(synth)).toEqual(['/.well-known/jwks.json', '/api/*', '/backchannel-logout', '/callback', '/logout', '/par', '/session']);
   }, SYNTH_TIMEOUT);
 });
 

@@ -66,6 +66,11 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     ...BFF_CONTEXT,
     breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/BreakGlass',
   },
+  'bff mode, server-side sessions (the session table, its key, indexes and alarms)': {
+    ...BFF_CONTEXT,
+    sessionStore: 'dynamodb',
+    sessionIdleTimeout: '1800',
+  },
   'bff mode under a base path, private_key_jwt': {
     ...BFF_CONTEXT,
     basePath: '/auth',

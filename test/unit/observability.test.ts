@@ -71,9 +71,9 @@ describe('the request log line', () => {
   });
 
   it('names each upstream\'s latency on its own', () => {
-    const members = emfMembers({ ...base, upstreamMs: { kms: 5, secrets_manager: 40, authorization_server: 6, api: 12 } }, 1);
-    expect(members).toMatchObject({ KmsLatency: 5, SecretsManagerLatency: 40, AuthorizationServerLatency: 6, ApiUpstreamLatency: 12 });
-    expect(Object.values(UPSTREAM_LATENCY_METRICS).sort()).toEqual(['ApiUpstreamLatency', 'AuthorizationServerLatency', 'KmsLatency', 'SecretsManagerLatency']);
+    const members = emfMembers({ ...base, upstreamMs: { kms: 5, secrets_manager: 40, authorization_server: 6, api: 12, dynamodb: 3 } }, 1);
+    expect(members).toMatchObject({ KmsLatency: 5, SecretsManagerLatency: 40, AuthorizationServerLatency: 6, ApiUpstreamLatency: 12, DynamoDbLatency: 3 });
+    expect(Object.values(UPSTREAM_LATENCY_METRICS).sort()).toEqual(['ApiUpstreamLatency', 'AuthorizationServerLatency', 'DynamoDbLatency', 'KmsLatency', 'SecretsManagerLatency']);
     // No Secrets Manager call (the secret was cached): no SecretsManagerLatency, not a 0.
     expect(emfMembers(base, 1)).not.toHaveProperty('SecretsManagerLatency');
   });

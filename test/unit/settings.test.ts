@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FromEnv } from '../../functions/app/wiring.ts';
-import { loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
+import { loadBffConfig, loadJwksConfig, loadParConfig, loadTokenConfig } from '../../functions/core/config.ts';
 import { ConfigError } from '../../functions/core/errors.ts';
 import { FUNCTIONS } from '../../functions/manifest.ts';
 import { contextSource, envSource, settingsReader, type Setting } from '../../functions/settings/reader.ts';
@@ -76,6 +76,8 @@ describe('the settings table', () => {
       {},
       { CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined },
       { CLIENT_AUTH_METHOD: 'private_key_jwt', CLIENT_SECRET_ID: undefined, CLIENT_ASSERTION_KMS_KEY_ID: 'alias/assert', CLIENT_ASSERTION_KID: 'a1' },
+      // The bff's server-side sessions (relay's functions read neither).
+      { SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: 'sessions' },
     ];
     for (const variant of variants) {
       const env = new Proxy({ ...ENV, ...variant } as Record<string, string | undefined>, {
@@ -87,6 +89,22 @@ describe('the settings table', () => {
       fromEnv(env);
     }
     expect([...read].sort()).toEqual(settingsOf(fn).map((setting) => setting.env).sort());
+  });
+});
+
+describe('the session store (issue 15)', () => {
+  const bff = { allowedRedirectUris: undefined, proxyMode: 'bff', redirectUri: 'https://app.example.com/callback' };
+  it('sessionIdleTimeout applies only with sessionStore=dynamodb; sessionStore takes cookie or dynamodb', () => {
+    expect(deploymentProblems({ ...bff, sessionIdleTimeout: '900' })).toEqual({ sessionIdleTimeout: 'applies only with sessionStore=dynamodb' });
+    expect(deploymentProblems({ ...bff, sessionStore: 'dynamodb', sessionIdleTimeout: '900' })).toEqual({});
+    expect(deploymentProblems({ ...bff, sessionStore: 'redis' })).toEqual({ sessionStore: expect.stringMatching(/cookie, dynamodb/) });
+    expect(deploymentProblems({ ...bff, sessionStore: 'dynamodb', sessionIdleTimeout: '60' })).toEqual({ sessionIdleTimeout: expect.stringMatching(/300 to/) });
+  });
+
+  it('the bff fails its cold start on SESSION_STORE=dynamodb without SESSION_TABLE_NAME, naming it; reads the idle timeout', () => {
+    expect(() => loadBffConfig({ ...ENV, SESSION_STORE: 'dynamodb' })).toThrow(expect.objectContaining({ variable: 'SESSION_TABLE_NAME' }));
+    expect(loadBffConfig({ ...ENV, SESSION_STORE: 'dynamodb', SESSION_TABLE_NAME: 'sessions', SESSION_IDLE_TIMEOUT: '900' }).sessionStore).toEqual({ kind: 'dynamodb', tableName: 'sessions', idleTimeout: 900 });
+    expect(loadBffConfig(ENV).sessionStore).toEqual({ kind: 'cookie' });
   });
 });
 
