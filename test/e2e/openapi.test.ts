@@ -3,11 +3,12 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jos
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_METHODS } from '../../functions/core/api-path.ts';
 import { INTENT_FIELDS } from '../../functions/core/intent.ts';
-import { functionsFor, type Mode } from '../../functions/manifest.ts';
+import type { Mode } from '../../functions/manifest.ts';
 import type { Fault } from '../../local/aws-json-server.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
 import { logIn } from '../helpers/browser-session.ts';
+import { logoutForm, logoutToken, postLogoutToken } from '../helpers/logout-token.ts';
 import { answerProblems, brokenRefs, componentSchema, DOCUMENTS, documentedResponses, EXERCISED, sharedResponse, documentedOperations, manifestOperations, pathItem, requestProblems, type RealAnswer } from '../helpers/openapi.ts';
 
 /**
@@ -19,12 +20,6 @@ import { answerProblems, brokenRefs, componentSchema, DOCUMENTS, documentedRespo
  * does not list, or a required one missing, fails.
  */
 
-/**
- * Documented ahead of the DynamoDB session store's merge (issue 15): absent from the manifest until
- * then. Once the manifest has it, it is checked like any route.
- */
-const PENDING = new Set(['bff POST /backchannel-logout']);
-
 describe('the documents and functions/manifest.ts', () => {
   it('are OpenAPI 3.1.0, and every $ref resolves', () => {
     for (const document of DOCUMENTS.values()) expect((document as { openapi: string }).openapi).toBe('3.1.0');
@@ -33,8 +28,7 @@ describe('the documents and functions/manifest.ts', () => {
 
   it.each<Mode>(['relay', 'bff'])('%s: an operation for every route of the manifest, and a route for every operation', (mode) => {
     const declared = manifestOperations(mode).map((route) => route.operation).sort();
-    const documented = documentedOperations(mode).filter((operation) => !PENDING.has(`${mode} ${operation}`) || declared.includes(operation));
-    expect(documented.sort()).toEqual(declared);
+    expect(documentedOperations(mode).sort()).toEqual(declared);
   });
 
   it('the intent schemas: relay\'s names every field core/intent.ts takes; the bff\'s those and return_to, less the ones the proxy makes', () => {
@@ -264,9 +258,7 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
   it.each(KMS_SIGN_FAULTS)('POST /par %i when KMS Sign fails', (status, fault) =>
     withKmsFault(stack, fault, async () => expectDocumented('POST', '/par', await browser().startLogin(), status)));
 
-  it('POST /backchannel-logout, once the manifest has it: 400 for a request without a logout token (Back-Channel Logout 1.0 2.8)', async () => {
-    const declared = functionsFor('bff').some((fn) => fn.routes.some((route) => (route.path as string) === '/backchannel-logout'));
-    if (!declared) return;
+  it('POST /backchannel-logout with the cookie store: 400, there is no session to end (Back-Channel Logout 1.0 2.8)', async () => {
     const answer = await call(`${stack.proxyUrl}${basePath}/backchannel-logout`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -312,12 +304,34 @@ describe.each<[string, Parameters<typeof startLocalStack>[0]]>([
   it('the main flow', () => (stack.mode === 'bff' ? bffSession(stack, '') : relayLogin(stack)));
 });
 
+describe('bff with SESSION_STORE=dynamodb: the real answers match bff.json', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ mode: 'bff', sessionStore: 'dynamodb' });
+  }, 30_000);
+  afterAll(() => stack?.close());
+
+  it('the main flow, the session in the table', () => bffSession(stack, ''));
+
+  it('POST /backchannel-logout: 200 for a valid logout token, 400 for a replayed one, 413 for a form over 16 KiB (Back-Channel Logout 1.0 2.8)', async () => {
+    const form = logoutForm(await logoutToken(stack, { sub: 'grace.hopper' }));
+    expect(requestProblems('bff', 'POST', '/backchannel-logout', Object.fromEntries(new URLSearchParams(form)), 'application/x-www-form-urlencoded')).toEqual([]);
+    const answer = async (body: string) => {
+      const response = await postLogoutToken(stack.proxyUrl, body);
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    };
+    expectAnswer('bff', 'POST', '/backchannel-logout', await answer(form), 200);
+    expectAnswer('bff', 'POST', '/backchannel-logout', await answer(form), 400);
+    expectAnswer('bff', 'POST', '/backchannel-logout', await answer(`logout_token=${'a'.repeat(17 * 1024)}`), 413);
+  });
+});
+
 /**
  * Responses this file does not provoke, each with why. Any other documented response must have been
  * checked against a real answer, itself or (a shared response object) at another route.
  */
 const NOT_PROVOKED: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^bff POST \/backchannel-logout /, 'issue 15: checked once its route is in the manifest'],
+  [/^bff POST \/backchannel-logout 50[0234]$/, 'a table or JWKS outage: test/integration/bff-session-store.test.ts'],
   [/^bff HEAD \/api\/\{name\}\/\{proxy\} 50[0234]$/, 'HEAD has the inline, bodiless copies of GET\'s shared 5xx answers'],
   [/^bff PATCH \/api\/\{name\}\/\{proxy\} 405$/, 'the 405 run leaves PATCH as the one method allowed'],
 ];
