@@ -9,7 +9,20 @@ import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
 import { logIn } from '../helpers/browser-session.ts';
 import { logoutForm, logoutToken, postLogoutToken } from '../helpers/logout-token.ts';
-import { answerProblems, brokenRefs, componentSchema, DOCUMENTS, documentedResponses, EXERCISED, sharedResponse, documentedOperations, manifestOperations, pathItem, requestProblems, type RealAnswer } from '../helpers/openapi.ts';
+import {
+  answerProblems,
+  brokenRefs,
+  componentSchema,
+  documentedOperations,
+  documentedResponses,
+  DOCUMENTS,
+  EXERCISED,
+  manifestOperations,
+  pathItem,
+  requestProblems,
+  sharedResponse,
+  type RealAnswer,
+} from '../helpers/openapi.ts';
 
 /**
  * docs/openapi/relay.json and bff.json (OpenAPI 3.1.0) against the proxy itself: every route of
