@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installClient, type InstalledClient } from '../helpers/client-package.ts';
+import { CLIENT_DIR, installClient, type InstalledClient } from '../helpers/client-package.ts';
 
 /**
  * @par-proxy/client's declarations as a TypeScript app sees them: the package built and installed
@@ -51,9 +51,38 @@ import type {} from '@par-proxy/client/jarm';
 import type {} from '@par-proxy/client/dist/types/jarm.ts';
 `;
 
+/**
+ * The repository has no React, so the README's React example is checked against a stand-in for
+ * @types/react: the signatures of the four hooks it calls, and JSX that accepts any element. What
+ * it checks is the example's use of @par-proxy/client/bff, which is this package's to keep right.
+ */
+const REACT_STAND_IN = {
+  'package.json': JSON.stringify({
+    name: 'react',
+    version: '0.0.0-stand-in',
+    exports: { '.': { types: './index.d.ts' }, './jsx-runtime': { types: './jsx-runtime.d.ts' } },
+  }),
+  'index.d.ts': `
+export function useState<S>(initial: S | (() => S)): [S, (next: S | ((previous: S) => S)) => void];
+export function useEffect(effect: () => void | (() => void), deps?: readonly unknown[]): void;
+export function useCallback<T extends (...args: never[]) => unknown>(callback: T, deps: readonly unknown[]): T;
+export function useMemo<T>(factory: () => T, deps: readonly unknown[]): T;
+`,
+  'jsx-runtime.d.ts': `
+export namespace JSX {
+  type Element = { readonly element: true };
+  interface IntrinsicElements { [name: string]: { [attribute: string]: unknown } }
+  interface ElementChildrenAttribute { children: {} }
+}
+export function jsx(type: unknown, props: unknown, key?: unknown): JSX.Element;
+export const jsxs: typeof jsx;
+export const Fragment: (props: { children?: unknown }) => JSX.Element;
+`,
+};
+
 const TSC = fileURLToPath(import.meta.resolve('typescript/bin/tsc'));
 
-/** tsc on consumer.ts and unexported.ts: its error lines (none is a pass), one per line. */
+/** tsc on consumer.ts, unexported.ts and react-example.tsx: its error lines (none is a pass), one per line. */
 async function tsc(project: string, resolution: 'bundler' | 'nodenext'): Promise<string[]> {
   const options = {
     target: 'ES2022',
@@ -66,9 +95,10 @@ async function tsc(project: string, resolution: 'bundler' | 'nodenext'): Promise
     noUncheckedIndexedAccess: true,
     skipLibCheck: false,
     noEmit: true,
+    jsx: 'react-jsx',
   };
   const config = join(project, `tsconfig.${resolution}.json`);
-  await writeFile(config, JSON.stringify({ compilerOptions: options, files: ['consumer.ts', 'unexported.ts'] }));
+  await writeFile(config, JSON.stringify({ compilerOptions: options, files: ['consumer.ts', 'unexported.ts', 'react-example.tsx'] }));
   const output = await promisify(execFile)(process.execPath, [TSC, '-p', config, '--pretty', 'false'], { cwd: project }).then(
     ({ stdout }) => stdout,
     (error: { stdout: string }) => error.stdout,
@@ -84,11 +114,17 @@ describe('the @par-proxy/client type declarations, in a consumer', () => {
     await writeFile(join(client.root, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await writeFile(join(client.root, 'consumer.ts'), CONSUMER);
     await writeFile(join(client.root, 'unexported.ts'), UNEXPORTED);
+    const readme = await readFile(join(CLIENT_DIR, 'README.md'), 'utf8');
+    const reactExample = [...readme.matchAll(/```tsx\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(reactExample).toHaveLength(1);
+    await writeFile(join(client.root, 'react-example.tsx'), reactExample[0]!);
+    await mkdir(join(client.root, 'node_modules', 'react'));
+    for (const [name, text] of Object.entries(REACT_STAND_IN)) await writeFile(join(client.root, 'node_modules', 'react', name), text);
   }, 30_000);
   afterAll(() => client?.remove());
 
   it.each(['bundler', 'nodenext'] as const)(
-    'type-check an app that uses both entry points; the root, an internal module and a dist path do not resolve (moduleResolution %s)',
+    "type-check an app that uses both entry points, and the README's React example; the root, an internal module and a dist path do not resolve (moduleResolution %s)",
     async (resolution) => {
       const errors = await tsc(client.root, resolution);
       expect(errors.filter((line) => !line.startsWith('unexported.ts'))).toEqual([]);
