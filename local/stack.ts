@@ -71,6 +71,8 @@ export interface LocalStackOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Where the functions' JSON log lines go: stdout, as in Lambda, unless given (npm start: local/request-log.ts). */
   readonly requestLog?: LogSink;
+  /** Further pages and files on the proxy's origin, by exact path, beside (or instead of) the demo's. */
+  readonly assets?: Readonly<Record<string, { readonly fetch: () => Response }>>;
 }
 
 export interface LocalStack {
@@ -220,7 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop });
+  const assets = { ...(bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop })), ...options.assets };
   const functions = await Promise.all(
     functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );

@@ -27,8 +27,8 @@ function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
 /** DPOP for npm start: the profile implies it, as it does for the proxy (functions/settings/profile.ts). */
 function dpopSwitch(raw: string | undefined, profile: 'fapi2' | undefined): boolean {
   const value = raw?.trim() || undefined;
-  if (value !== undefined && value !== 'true' && value !== 'false') throw new Error(`DPOP must be true or false, got ${value}`);
-  if (profile !== undefined && value === 'false') throw new Error('DPOP=false contradicts SECURITY_PROFILE=fapi2, which implies DPoP (FAPI 2.0): unset DPOP');
+  if (value !== undefined && value !== 'true' && value !== 'false') throw new CliError(`DPOP must be true or false, got ${value}: e.g. DPOP=true npm start`);
+  if (profile !== undefined && value === 'false') throw new CliError('DPOP=false contradicts SECURITY_PROFILE=fapi2, which implies DPoP (FAPI 2.0): unset DPOP');
   return profile !== undefined || value === 'true';
 }
 
