@@ -196,6 +196,8 @@ export function createBffApp(deps: BffDependencies): Hono<ProxyEnv> {
       const session = newSession({ ...tokens }, sessionClaims(claims), nowSeconds(), config.sessionMaxAge, login.dpop_key);
       await writeSession(c, session, cookies, deadline);
       c.set('success', METRIC.tokensIssued);
+      // The answer that sets the session cookie is no more cacheable than the failures.
+      c.header('Cache-Control', 'no-store');
       return c.redirect(returnToUrl(config.appUrl, login.return_to), 303);
     } catch (error) {
       const failure = error instanceof OAuthError ? error : new ServerError('unexpected error');

@@ -59,9 +59,10 @@ describe('login (RFC 10017 6.1.3.1-2)', () => {
     expect(logins[0]!.value.split('.')).toHaveLength(5);
   });
 
-  it('GET /callback: 303 to APP_URL + return_to, a __Host- session cookie (HttpOnly, Secure, Strict, Path=/, no Domain), the login cookie cleared', async () => {
+  it('GET /callback: 303 to APP_URL + return_to, no-store, a __Host- session cookie (HttpOnly, Secure, Strict, Path=/, no Domain), the login cookie cleared', async () => {
     const { b, callback } = await signedIn({ scope: 'openid profile', return_to: '/orders?x=1' });
     expect(callback.headers.get('location')).toBe(`${stack.proxyUrl}/orders?x=1`);
+    expect(callback.headers.get('cache-control')).toBe('no-store');
     expect(callback.headers.get('location')).not.toMatch(/code=|token/);
     const names = [...b.cookies.keys()];
     expect(names).toEqual(['__Host-bff-session']);

@@ -186,10 +186,14 @@ describe('relay: the real answers match relay.json', () => {
     withKmsFault(stack, fault, async () => expectDocumented('POST', '/par', await par(JSON.stringify(intent(stack, randomBytes(32).toString('base64url'))), json(stack.proxyUrl)), status)));
 });
 
-describe('relay with DPOP=true: the real answers match relay.json (RFC 9449)', () => {
+// SECURITY_PROFILE=fapi2 implies DPoP (and private_key_jwt, PS256): the same answers.
+describe.each<[string, Parameters<typeof startLocalStack>[0]]>([
+  ['relay with DPOP=true', { dpop: true }],
+  ['relay under SECURITY_PROFILE=fapi2', { profile: 'fapi2' }],
+])('%s: the real answers match relay.json (RFC 9449)', (_name, options) => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ dpop: true });
+    stack = await startLocalStack(options);
   }, 30_000);
   afterAll(() => stack?.close());
 
@@ -299,12 +303,11 @@ describe('bff with BASE_PATH=/auth: the real answers match bff.json', () => {
 });
 
 /**
- * What the other switches change: SECURITY_PROFILE=fapi2 (FAPI 2.0: private_key_jwt, PS256, JARM
- * in bff mode) and DPOP=true in bff mode (RFC 9449: the proxy's own key per login) answer the same
+ * What the other switches change in bff mode: SECURITY_PROFILE=fapi2 (FAPI 2.0: private_key_jwt,
+ * PS256, JARM, DPoP) and DPOP=true (RFC 9449: the proxy's own key per login) answer the same
  * documented shapes.
  */
 describe.each<[string, Parameters<typeof startLocalStack>[0]]>([
-  ['relay under SECURITY_PROFILE=fapi2', { profile: 'fapi2' }],
   ['bff with DPOP=true', { mode: 'bff', dpop: true }],
   ['bff under SECURITY_PROFILE=fapi2', { mode: 'bff', profile: 'fapi2' }],
 ])('%s: the real answers match the documents', (_name, options) => {
