@@ -143,6 +143,29 @@ describe.skipIf(!hasChromium)('the relay demo shows the flow in Chromium', () =>
     await bobAfterLogout(watched, stack);
   }, 60_000);
 
+  it("the startup banner's step 2: a login pushed with curl ends on /callback, which shows the code for the printed /token command", async () => {
+    const pushed = (await (
+      await fetch(`${stack.proxyUrl}/par`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uri: stack.redirectUri, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 'xyz', scope: 'openid' }),
+        signal: AbortSignal.timeout(5000),
+      })
+    ).json()) as { authorization_url: string };
+    const { context, page } = await watchedPage(browser);
+    const callbacks: URL[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${stack.proxyUrl}/callback`)) callbacks.push(new URL(request.url()));
+    });
+    await page.goto(pushed.authorization_url);
+    await page.locator('input[name="login"]').fill('carol');
+    await page.locator('input[name="password"]').fill('any password');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('[data-foreign-code]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-foreign-code]').textContent()).toBe(callbacks[0]!.searchParams.get('code'));
+    await context.close();
+  }, 60_000);
+
   it('holds on a phone-sized screen (375 x 667): no horizontal scroll before or after sign-in, nor on the login page', async () => {
     const { context, page } = await watchedPage(browser, { width: 375, height: 667 });
     await page.goto(`${stack.proxyUrl}/`);
