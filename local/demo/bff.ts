@@ -1,5 +1,5 @@
 import { BffError, createBffClient, LoginRequiredError, readCallbackError, type BffSession } from '../../client/bff.ts';
-import { clearFlow, element, flowList, readableTime, readFlow, recordRequestObject, recordStep, tokenRequests } from './flow.ts';
+import { button, claimsTable, clearFlow, element, flowList, readableTime, readFlow, recordPush, recordStep, tokenRequests } from './flow.ts';
 
 /**
  * The bff demo SPA: "Sign in", then the login step by step, the session, "Call the API" through
@@ -14,63 +14,28 @@ const recordingFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, init);
   const path = new URL(String(input), window.location.href).pathname;
   if (path === `${basePath}/par` && init?.method === 'POST') {
-    recordStep({
-      id: 'intent',
-      title: '1. The intent: POST /par',
-      note: 'What this page sends: unsigned, no redirect_uri, PKCE, state or nonce. The proxy makes those and keeps them in a sealed HttpOnly login cookie.',
-      data: JSON.parse(String(init.body)),
-    });
-    const pushed = (await response.clone().json()) as Record<string, unknown>;
-    recordStep({
-      id: 'pushed',
-      title: `2. The proxy's answer: ${response.status}, with the request_uri (RFC 9126 2.2)`,
-      note: 'The proxy signed the request object and pushed it; the authorization server answered a one-time request_uri, which is all the browser carries to it.',
-      data: pushed,
-    });
-    if (response.ok && typeof pushed.request_uri === 'string') await recordRequestObject(pushed.request_uri, String(pushed.issuer));
+    await recordPush(
+      'What this page sends: unsigned, no redirect_uri, PKCE, state or nonce. The proxy makes those and keeps them in a sealed HttpOnly login cookie.',
+      JSON.parse(String(init.body)),
+      response,
+    );
   }
   if (path === `${basePath}/session`) {
     recordStep({
       id: 'session',
       title: '5. The session: GET /session',
       note: 'The ID token\'s claims the proxy verified, and when the session ends; never a token. The tokens are in the HttpOnly cookie, sealed.',
-      data: await response.clone().json(),
+      data: await response.clone().json().catch(() => undefined),
     });
   }
   return response;
 };
 const bff = createBffClient({ basePath, fetch: recordingFetch });
 
-/** Claims that are times (seconds since the epoch), shown readable. */
-const TIME_CLAIMS = new Set(['exp', 'iat', 'auth_time', 'nbf', 'updated_at']);
-
 function showError(error: unknown): void {
   // Text only: a callback error's description is whatever the link said.
   const message = error instanceof BffError ? `${error.error}: ${error.description}` : String(error);
   app.prepend(element('p', message, { class: 'error', role: 'alert' }));
-}
-
-function button(text: string, onClick: (self: HTMLButtonElement) => Promise<unknown>, secondary = false): HTMLButtonElement {
-  const node = element('button', text, { type: 'button', ...(secondary ? { class: 'secondary' } : {}) });
-  node.addEventListener('click', () => {
-    node.disabled = true;
-    onClick(node)
-      .catch(showError)
-      .finally(() => (node.disabled = false));
-  });
-  return node;
-}
-
-function claimsTable(claims: Readonly<Record<string, unknown>>): HTMLTableElement {
-  const table = element('table', undefined, { 'aria-label': 'ID token claims' });
-  for (const [name, value] of Object.entries(claims)) {
-    const time = TIME_CLAIMS.has(name) && typeof value === 'number';
-    const text = time ? `${readableTime(value)} (${value})` : typeof value === 'string' ? value : JSON.stringify(value);
-    const row = element('tr');
-    row.append(element('th', name), element('td', text, { 'data-claim': name, ...(time ? { 'data-value': String(value) } : {}) }));
-    table.append(row);
-  }
-  return table;
 }
 
 let apiCalls = 0;
@@ -115,7 +80,7 @@ function render(session: BffSession): void {
       button('Sign in', () => {
         clearFlow();
         return bff.startLogin({ scope: 'openid profile email offline_access', returnTo: `${pathname}${search}` });
-      }),
+      }, showError),
     );
     return;
   }
@@ -133,13 +98,13 @@ function render(session: BffSession): void {
     claimsTable(claims),
   );
   app.querySelector('.actions')!.append(
-    button('Call the API', () => callApi(output, app.querySelector('ol.flow')!)),
+    button('Call the API', () => callApi(output, app.querySelector('ol.flow')!), showError),
     button('Log out', async () => {
       // Navigates to the authorization server's logout when there is one; it comes back here.
       clearFlow();
       await bff.logout();
       render({ authenticated: false });
-    }, true),
+    }, showError, true),
   );
 }
 

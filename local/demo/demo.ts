@@ -1,5 +1,5 @@
 import { completeLogin, LoginError, refreshTokens, startLogin, type TokenSet } from '../../client/par-login.ts';
-import { clearFlow, element, flowList, readableTime, recordRequestObject, recordStep, shorten, shortenTokens } from './flow.ts';
+import { button, claimsTable, clearFlow, element, flowList, readableTime, recordPush, recordStep, shorten, shortenTokens } from './flow.ts';
 
 /**
  * The relay demo SPA: "Sign in", the callback, then the login step by step, a refresh through
@@ -14,8 +14,6 @@ const CLIENT_ID_KEY = 'demo:client-id';
 const proxyUrl = window.location.origin;
 /** The local stack says whether the proxy runs with DPOP=true: then the tokens are bound to this origin's key. */
 const dpop = document.querySelector('meta[name="par-dpop"]')?.getAttribute('content') === 'true';
-/** Claims that are times (seconds since the epoch), shown readable. */
-const TIME_CLAIMS = new Set(['exp', 'iat', 'auth_time', 'nbf', 'updated_at']);
 let tokens: TokenSet | undefined;
 
 /** The page's calls to the proxy, recorded for the flow as they happen: /par's intent and answer, /token's. */
@@ -25,22 +23,14 @@ window.fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input), window.location.href);
   if (url.origin !== proxyUrl || init?.method !== 'POST') return response;
   const body = JSON.parse(String(init.body)) as Record<string, unknown>;
-  const answer = (await response.clone().json().catch(() => ({}))) as Record<string, unknown>;
   if (url.pathname === '/par') {
-    recordStep({
-      id: 'intent',
-      title: '1. The intent: POST /par',
-      note: 'What this page sends: unsigned. It made the PKCE verifier (kept in sessionStorage; only its S256 challenge is sent), state and nonce.',
-      data: body,
-    });
-    recordStep({
-      id: 'pushed',
-      title: `2. The proxy's answer: ${response.status}, with the request_uri (RFC 9126 2.2)`,
-      note: 'The proxy signed the request object and pushed it; the authorization server answered a one-time request_uri, which is all the browser carries to it.',
-      data: answer,
-    });
-    if (typeof answer.issuer === 'string') sessionStorage.setItem(ISSUER_KEY, answer.issuer);
-    if (typeof answer.request_uri === 'string') await recordRequestObject(answer.request_uri, String(answer.issuer), pageFetch);
+    const pushed = await recordPush(
+      'What this page sends: unsigned. It made the PKCE verifier (kept in sessionStorage; only its S256 challenge is sent), state and nonce.',
+      body,
+      response,
+      pageFetch,
+    );
+    if (typeof pushed.issuer === 'string') sessionStorage.setItem(ISSUER_KEY, pushed.issuer);
   }
   if (url.pathname === '/token') {
     const refresh = body.grant_type === 'refresh_token';
@@ -50,7 +40,7 @@ window.fetch = async (input, init) => {
       note: refresh
         ? `New tokens for the refresh token, redeemed by the proxy as the confidential client; shown shortened. At ${readableTime(Date.now() / 1000)}.`
         : 'The proxy redeemed the code with the verifier and the client\'s credentials; the tokens are this page\'s now (relay mode). Shown shortened.',
-      data: shortenTokens(answer),
+      data: shortenTokens((await response.clone().json().catch(() => ({}))) as Record<string, unknown>),
     });
   }
   return response;
@@ -59,17 +49,6 @@ window.fetch = async (input, init) => {
 function showError(error: unknown): void {
   const message = error instanceof LoginError ? `${error.error}: ${error.description}` : String(error);
   app.prepend(element('p', message, { class: 'error', role: 'alert' }));
-}
-
-function button(text: string, onClick: () => Promise<unknown>, secondary = false): HTMLButtonElement {
-  const node = element('button', text, { type: 'button', ...(secondary ? { class: 'secondary' } : {}) });
-  node.addEventListener('click', () => {
-    node.disabled = true;
-    onClick()
-      .catch(showError)
-      .finally(() => (node.disabled = false));
-  });
-  return node;
 }
 
 /**
@@ -100,7 +79,7 @@ function render(): void {
       button('Sign in', () => {
         clearFlow();
         return startLogin({ proxyUrl, redirectUri: `${proxyUrl}/callback`, scope: 'openid profile email offline_access', dpop });
-      }),
+      }, showError),
     );
     return;
   }
@@ -117,24 +96,16 @@ function render(): void {
         const dpopOptions = current.tokenEndpoint === undefined ? undefined : { tokenEndpoint: current.tokenEndpoint };
         tokens = { ...current, ...(await refreshTokens(proxyUrl, refreshToken, dpopOptions)) };
         render();
-      }),
+      }, showError),
     );
   } else {
     actions.append(element('span', 'The tokens were in the page\'s memory: sign in again to refresh them. ', { class: 'muted' }));
   }
-  actions.append(button('Log out', logout, true));
+  actions.append(button('Log out', logout, showError, true));
   app.append(actions);
   if (current !== undefined) app.append(element('p', `Access token now: ${shorten(current.access_token)}`, { 'data-access-token': shorten(current.access_token) }));
   app.append(element('h3', 'What happened'), flowList(), element('h3', 'The ID token\'s claims'));
-  const table = element('table', undefined, { 'aria-label': 'ID token claims' });
-  for (const [name, value] of Object.entries(claims)) {
-    const time = TIME_CLAIMS.has(name) && typeof value === 'number';
-    const text = time ? `${readableTime(value)} (${value})` : typeof value === 'string' ? value : JSON.stringify(value);
-    const row = element('tr');
-    row.append(element('th', name), element('td', text, { 'data-claim': name }));
-    table.append(row);
-  }
-  app.append(table);
+  app.append(claimsTable(claims));
 }
 
 /** A callback this tab did not start (the startup banner's curl /par): its code, for the banner's /token command. */

@@ -1,5 +1,5 @@
 /**
- * The demo pages' account of a login, step by step: what the SPA sent, what the proxy pushed and
+ * What the relay and bff demo pages share. Chiefly their account of a login, step by step: what the SPA sent, what the proxy pushed and
  * got back, the callback, and what came of it. Kept in sessionStorage so it survives the trip to
  * the authorization server; a new login or a logout starts it again. Tokens are shown shortened.
  */
@@ -21,6 +21,9 @@ export function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: st
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   return node;
 }
+
+/** Claims that are times (seconds since the epoch), shown readable. */
+const TIME_CLAIMS = new Set(['exp', 'iat', 'auth_time', 'nbf', 'updated_at']);
 
 export const readableTime = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
@@ -80,8 +83,47 @@ export function flowList(steps: readonly FlowStep[] = readFlow()): HTMLOListElem
   return list;
 }
 
+/** A button that is disabled while its action runs; a failure goes to `onError`. */
+export function button(text: string, onClick: () => Promise<unknown>, onError: (error: unknown) => void, secondary = false): HTMLButtonElement {
+  const node = element('button', text, { type: 'button', ...(secondary ? { class: 'secondary' } : {}) });
+  node.addEventListener('click', () => {
+    node.disabled = true;
+    onClick()
+      .catch(onError)
+      .finally(() => (node.disabled = false));
+  });
+  return node;
+}
+
+/** The ID token's claims, times readable with the number beside them. */
+export function claimsTable(claims: Readonly<Record<string, unknown>>): HTMLTableElement {
+  const table = element('table', undefined, { 'aria-label': 'ID token claims' });
+  for (const [name, value] of Object.entries(claims)) {
+    const time = TIME_CLAIMS.has(name) && typeof value === 'number';
+    const text = time ? `${readableTime(value)} (${value})` : typeof value === 'string' ? value : JSON.stringify(value);
+    const row = element('tr');
+    row.append(element('th', name), element('td', text, { 'data-claim': name, ...(time ? { 'data-value': String(value) } : {}) }));
+    table.append(row);
+  }
+  return table;
+}
+
+/** Steps 1 to 3: the page's intent, the proxy's answer to POST /par, and the request object it pushed. */
+export async function recordPush(intentNote: string, intent: unknown, response: Response, fetcher: typeof fetch = fetch): Promise<Record<string, unknown>> {
+  const pushed = (await response.clone().json().catch(() => ({}))) as Record<string, unknown>;
+  recordStep({ id: 'intent', title: '1. The intent: POST /par', note: intentNote, data: intent });
+  recordStep({
+    id: 'pushed',
+    title: `2. The proxy's answer: ${response.status}, with the request_uri (RFC 9126 2.2)`,
+    note: 'The proxy signed the request object and pushed it; the authorization server answered a one-time request_uri, which is all the browser carries to it.',
+    data: pushed,
+  });
+  if (response.ok && typeof pushed.request_uri === 'string') await recordRequestObject(pushed.request_uri, String(pushed.issuer), fetcher);
+  return pushed;
+}
+
 /** The request object the local authorization server received for this request_uri, decoded (local stack only). */
-export async function recordRequestObject(requestUri: string, issuer: string, fetcher: typeof fetch = fetch): Promise<void> {
+async function recordRequestObject(requestUri: string, issuer: string, fetcher: typeof fetch = fetch): Promise<void> {
   const answer = await fetcher(`/demo/request-object?request_uri=${encodeURIComponent(requestUri)}`, { cache: 'no-store' });
   if (!answer.ok) return;
   recordStep({
