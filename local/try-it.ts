@@ -10,8 +10,12 @@ const CODE_PLACEHOLDER = 'CODE';
 /** One line of shell, in single quotes for a JSON body (none of ours holds a quote). */
 const json = (body: object) => `'${JSON.stringify(body)}'`;
 
-export function tryIt(stack: Pick<LocalStack, 'proxyUrl' | 'redirectUri' | 'mode' | 'issuer'>, verifier = randomBytes(32).toString('base64url')): string {
+export function tryIt(stack: Pick<LocalStack, 'proxyUrl' | 'redirectUri' | 'mode' | 'env'>, verifier = randomBytes(32).toString('base64url')): string {
   const proxy = stack.proxyUrl;
+  if (stack.mode === 'relay' && stack.env.DPOP === 'true') {
+    // The client is registered with dpop_bound_access_tokens: every token request needs a proof, which curl cannot sign.
+    return `  With DPOP=true every token request needs a DPoP proof (RFC 9449), which curl cannot make: sign in at the demo page.`;
+  }
   if (stack.mode === 'relay') {
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     const intent = { redirect_uri: stack.redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'xyz', nonce: 'n-0S6_WzA2Mj', scope: 'openid profile offline_access' };
