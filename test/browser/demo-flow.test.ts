@@ -232,3 +232,40 @@ describe.skipIf(!hasChromium)('the bff demo shows the flow in Chromium', () => {
     await context.close();
   }, 60_000);
 });
+
+describe.skipIf(!hasChromium)('the relay demo with DPoP shows a refresh in Chromium', () => {
+  let stack: LocalStack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ host: 'localhost', dpop: true, refreshTokens: true });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it("refreshes with a proof of the page's key (RFC 9449 5): a new DPoP access token; the console's one error is the nonce challenge", async () => {
+    const { context, page, errors } = await watchedPage(browser);
+    const nonceChallenges: string[] = [];
+    page.on('response', async (response) => {
+      if (response.url() === `${stack.proxyUrl}/token` && response.status() === 400) nonceChallenges.push(String(((await response.json()) as { error?: string }).error));
+    });
+    await page.goto(`${stack.proxyUrl}/`);
+    await logIn(page, stack, 'alice');
+    const before = await page.locator('[data-access-token]').getAttribute('data-access-token');
+    await page.getByRole('button', { name: 'Refresh the tokens' }).click();
+    await page.locator('[data-step="refresh"]').waitFor();
+    const refresh = await stepText(page, 'refresh');
+    expect(refresh).toContain(': 200');
+    expect(refresh).toContain('"token_type": "DPoP"');
+    expect(await page.locator('[data-access-token]').getAttribute('data-access-token')).not.toBe(before);
+    // RFC 9449 8: the first token request has no nonce and is answered 400 use_dpop_nonce, which
+    // Chromium logs as a failed load; the refresh reuses the nonce and is not challenged.
+    expect(nonceChallenges).toEqual(['use_dpop_nonce']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Failed to load resource: the server responded with a status of 400/);
+    await context.close();
+  }, 60_000);
+});
