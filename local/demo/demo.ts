@@ -39,7 +39,7 @@ window.fetch = async (input, init) => {
       title: refresh ? `6. A refresh: POST /token, grant_type refresh_token (RFC 6749 6): ${response.status}` : `5. The token response: POST /token (RFC 6749 5.1): ${response.status}`,
       note: refresh
         ? `New tokens for the refresh token, redeemed by the proxy as the confidential client; shown shortened. At ${readableTime(Date.now() / 1000)}.`
-        : 'The proxy redeemed the code with the verifier and the client\'s credentials; the tokens are this page\'s now (relay mode). Shown shortened.',
+        : 'The proxy redeemed the code with the verifier and the client\'s credentials; the tokens are this page\'s now (relay mode). Shown shortened. oidc-provider grants offline_access only with prompt=consent (OpenID Connect Core 11), so scope lacks it; the local server issues this confidential client a refresh token anyway, as Auth0 does for a client allowed offline access.',
       data: shortenTokens((await response.clone().json().catch(() => ({}))) as Record<string, unknown>),
     });
   }
