@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { FAPI2_SIGNED_RESPONSES, fapi2Client, fapi2Configuration, type LocalProfile } from './fapi2.ts';
+import { inspectProvider, type ProviderInspection } from './provider-inspection.ts';
 
 /**
  * A real OpenID Provider (panva's oidc-provider) on loopback, configured as a regulated
@@ -66,6 +67,8 @@ export interface LocalAuthorizationServer {
    * same under either profile.
    */
   readonly introspectionClient?: LocalIntrospectionClient;
+  /** What the local demo shows of this server's side: pushed request objects, token requests. */
+  readonly inspection: ProviderInspection;
   close(): Promise<void>;
 }
 
@@ -184,10 +187,12 @@ export async function startLocalAuthorizationServer(
   const provider = new Provider(issuer, options.profile === 'fapi2' ? fapi2Configuration(configuration) : configuration);
   // The dev interactions warn about their use on every start; they are the point here.
   provider.on('server_error', () => {});
+  const inspection = inspectProvider(provider);
   server.on('request', provider.callback());
   return {
     issuer,
     provider,
+    inspection,
     ...(introspectionClient === undefined ? {} : { introspectionClient }),
     close: () =>
       new Promise<void>((resolve) => {

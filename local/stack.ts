@@ -25,6 +25,8 @@ export interface LocalStackOptions {
   readonly mode?: Mode;
   /** The bff's BASE_PATH. */
   readonly basePath?: string;
+  /** A refresh token with every code in relay mode too, as bff mode always has (the demo shows a refresh). */
+  readonly refreshTokens?: boolean;
   /** Seconds the authorization server's access tokens live (short ones make the bff refresh). */
   readonly accessTokenTtl?: number;
   /** The proxy's port (0: any free one). */
@@ -164,7 +166,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     authorizationDetailsTypes: options.authorizationDetailsTypes ?? [],
     // The bff revokes at logout and refreshes inline: a confidential client's refresh tokens.
     ...(options.revocation === undefined && !bff ? {} : { revocation: options.revocation ?? true }),
-    ...(bff ? { alwaysIssueRefreshTokens: true } : {}),
+    ...(bff || options.refreshTokens === true ? { alwaysIssueRefreshTokens: true } : {}),
     ...(options.accessTokenTtl === undefined ? {} : { accessTokenTtl: options.accessTokenTtl }),
     ...(dpop ? { dpop: true } : {}),
     ...(fapi2 ? { profile: 'fapi2' as const } : {}),
@@ -179,7 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           ? { jwksUri: `${proxyUrl}/.well-known/jwks.json` }
           : { jwks: { keys: publicJwks } }),
         requestObjectAlg: alg,
-        ...(options.postLogoutRedirectUris === undefined && !bff ? {} : { postLogoutRedirectUris: options.postLogoutRedirectUris ?? [appUrl] }),
+        // Both demos log out at the end-session endpoint and come back to the app (RP-Initiated Logout 1.0).
+        postLogoutRedirectUris: options.postLogoutRedirectUris ?? [appUrl],
         ...(stored ? { backchannelLogoutUri: `${proxyUrl}${basePath}/backchannel-logout` } : {}),
       },
     ],
@@ -222,7 +225,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   // One app per function, routed by path as API Gateway routes to one Lambda per route.
-  const assets = { ...(bff ? await bffDemoAssets({ basePath }) : await demoAssets({ dpop })), ...options.assets };
+  const { inspection } = authorizationServer;
+  const assets = {
+    ...(bff ? await bffDemoAssets({ basePath, inspection }) : await demoAssets({ dpop, inspection, issuer: authorizationServer.issuer })),
+    ...options.assets,
+  };
   const functions = await Promise.all(
     functionsFor(mode).map(async (fn) => ({ fn, ...((await import(new URL(`../${fn.wiring}`, import.meta.url).href)) as { fromEnv: FromEnv }) })),
   );

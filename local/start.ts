@@ -2,6 +2,7 @@ import { CliError, failInOneLine } from '../infra/cli-failure.ts';
 import { requestLogMode, requestLogSink, type RequestLogMode } from './request-log.ts';
 import type { Mode } from '../functions/manifest.ts';
 import { startLocalStack } from './stack.ts';
+import { tryIt } from './try-it.ts';
 
 /** PROXY_MODE for npm start: bff unless told relay. */
 function proxyMode(raw: string | undefined): Mode {
@@ -84,6 +85,9 @@ const stack = await startLocalStack({
   sessionStore: store,
   host: 'localhost',
   mode,
+  // The demo shows a refresh: a refresh token in relay mode too, and access tokens that need one within a minute.
+  refreshTokens: true,
+  accessTokenTtl: 60,
   // FAPI 2.0 asks for sender-constrained tokens: DPoP with server nonces, on with the profile.
   // DPOP=true alone: DPoP-bound tokens, nonces required (relay: the demo's key binds them, README "DPoP in relay mode").
   dpop,
@@ -105,13 +109,6 @@ const modeLines =
   API (local)           ${stack.resourceServer.apiUrl}   GET /me, behind the proxy's /api/demo/me${dpop ? ': DPoP tokens and proofs only (RFC 9449 7)' : ''}`
     : `  mode                  relay: /token hands the tokens to the page's JavaScript (npm start alone runs bff)
   proxy                 ${stack.proxyUrl}   POST /par, POST /token, GET /.well-known/jwks.json`;
-const tryIt =
-  mode === 'bff'
-    ? `  curl -si ${stack.proxyUrl}/par -H 'x-csrf: 1' -H 'content-type: application/json' -d '{"scope":"openid profile"}'
-  prints the login cookie and the authorization_url; signing in is easiest in the browser.`
-    : `  curl -s ${stack.proxyUrl}/par -H 'content-type: application/json' -d '{"redirect_uri":"${stack.redirectUri}","code_challenge":"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM","code_challenge_method":"S256","state":"xyz","scope":"openid profile","nonce":"n-0S6_WzA2Mj"${dpop ? ',"dpop_jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"' : ''}}'
-  then open the authorization_url it prints: it leads to the local login page.${dpop ? '\n  With DPoP /token wants a proof of the key dpop_jkt names: the demo page makes both (WebCrypto).' : ''}`;
-
 console.log(`
 PAR proxy running locally
   demo SPA              ${stack.proxyUrl}/   (click "Sign in"; any user name logs in)
@@ -121,7 +118,7 @@ ${modeLines}${profileLine}
   Secrets Manager       ${stack.secretsManager.url}   ${stack.env.CLIENT_SECRET_ID === undefined ? 'no client secret: private_key_jwt' : `secret ${stack.env.CLIENT_SECRET_ID}`}
 ${stack.sessionTable === undefined ? (mode === 'bff' ? '  sessions              in the sealed cookie (SESSION_STORE=dynamodb npm start keeps them in a local table)\n' : '') : `  DynamoDB (dynalite)   ${stack.sessionTable.url}   table ${stack.sessionTable.tableName}: the sessions (the cookie holds an id)\n`}
 Try it:
-${tryIt}
+${tryIt(stack)}
 
   AWS_ENDPOINT_URL_KMS=${stack.kms.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     npm run public-key -- ${stack.env.KMS_KEY_ID}   (the local key, as PEM and JWK)

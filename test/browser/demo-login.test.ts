@@ -80,7 +80,11 @@ describe.skipIf(!hasChromium)('the demo SPA in Chromium', () => {
     expect(await page.getByRole('heading', { level: 2 }).textContent()).toBe('Signed in as ada.lovelace');
     expect(proxyCalls).toEqual(['/par', '/token']);
 
+    // A real logout (RP-Initiated Logout 1.0): oidc-provider's end-session page asks, then sends the browser back.
     await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(new RegExp(`^${stack.issuer}/session/end`));
+    await page.locator('button[autofocus]').click();
+    await page.waitForURL(`${stack.proxyUrl}/`);
     await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
   }, 60_000);
 
