@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,6 +32,9 @@ export async function buildClient(outDir = join(CLIENT_DIR, 'dist')): Promise<vo
   // The TypeScript the repository already runs, with the same Node: no npx lookup.
   const tsc = fileURLToPath(import.meta.resolve('typescript/bin/tsc'));
   await promisify(execFile)(process.execPath, [tsc, '-p', join(CLIENT_DIR, 'tsconfig.json'), '--outDir', join(outDir, 'types')]);
+  // Apache-2.0 4(a): a copy of the licence travels with the code. npm packs a LICENSE only from the
+  // package's own folder, which has none: the repository's goes into dist, which `files` ships.
+  await copyFile(join(CLIENT_DIR, '..', 'LICENSE'), join(outDir, 'LICENSE'));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -123,6 +123,12 @@ describe('the @par-proxy/client type declarations, in a consumer', () => {
   }, 30_000);
   afterAll(() => client?.remove());
 
+  it('ships the Apache-2.0 licence text with the code (Apache-2.0 4(a)), inside `files`', async () => {
+    const licence = await readFile(join(client.packageDir, 'dist', 'LICENSE'), 'utf8');
+    expect(licence).toContain('Apache License');
+    expect(licence).toContain('Version 2.0, January 2004');
+  });
+
   it.each(['bundler', 'nodenext'] as const)(
     "type-check an app that uses both entry points, and the README's React example; the root, an internal module and a dist path do not resolve (moduleResolution %s)",
     async (resolution) => {
