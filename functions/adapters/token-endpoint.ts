@@ -1,4 +1,5 @@
 import type { Deadline } from '../core/deadline.ts';
+import { isDpopNonce } from '../core/dpop-nonces.ts';
 import type { DpopProver } from '../core/dpop-proof.ts';
 import { UpstreamError } from '../core/errors.ts';
 import type { TokenRequest } from '../core/token-request.ts';
@@ -27,12 +28,10 @@ export interface DpopExchange {
 /** RFC 9449 7.1, 8: refusals of the caller's proof, which the SPA fixes (a new proof, the nonce). */
 const DPOP_CALLER_ERRORS: ReadonlySet<string> = new Set([...TOKEN_CALLER_ERRORS, 'invalid_dpop_proof', 'use_dpop_nonce']);
 
-/** RFC 9449 8.1: nonce = 1*NQCHAR; bounded, since it is passed on to the browser. */
-const DPOP_NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/;
-
+/** RFC 9449 8.1: a well-formed DPoP-Nonce (bounded, since it is passed on to the browser), else none. */
 function dpopNonceOf(response: HttpResponse): string | undefined {
   const nonce = response.headers['dpop-nonce'];
-  return typeof nonce === 'string' && DPOP_NONCE.test(nonce) ? nonce : undefined;
+  return isDpopNonce(nonce) ? nonce : undefined;
 }
 
 /** RFC 6749 5.1: the fields of a successful token response the bff uses, checked. */
