@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../../functions/bff/backchannel-logout.ts';
 import { fromEnv } from '../../functions/bff/wiring.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { BffBrowser } from '../helpers/bff-browser.ts';
-import { createLeakCollector } from '../helpers/leak-collector.ts';
+import { watchedStack } from '../helpers/watched-stack.ts';
 import { logoutForm, logoutToken as mintLogoutToken, postLogoutToken } from '../helpers/logout-token.ts';
 
 /**
@@ -17,20 +17,13 @@ import { logoutForm, logoutToken as mintLogoutToken, postLogoutToken } from '../
  * token rotation on and back-channel logout configured. Several containers are several apps built
  * by the bff's own fromEnv from the same environment, sharing the table.
  */
+// 10 s access tokens are inside the 30 s refresh window: every API call finds its token due.
+const watched = watchedStack({ mode: 'bff', sessionStore: 'dynamodb', rotateRefreshTokens: true, accessTokenTtl: 10 });
+const { leaks } = watched;
 let stack: LocalStack;
-const leaks = createLeakCollector('keep');
-let stopWatching: () => void = () => {};
-
-beforeAll(async () => {
-  stopWatching = leaks.watch();
-  // 10 s access tokens are inside the 30 s refresh window: every API call finds its token due.
-  stack = await startLocalStack({ mode: 'bff', sessionStore: 'dynamodb', rotateRefreshTokens: true, accessTokenTtl: 10 });
+beforeAll(() => {
+  stack = watched.current();
   leaks.secret(stack.clientSecret);
-}, 30_000);
-
-afterAll(async () => {
-  await stack?.close();
-  stopWatching();
 });
 
 const browser = () => new BffBrowser(stack.proxyUrl, '', (secret) => leaks.secret(secret));
@@ -204,3 +197,6 @@ describe('OpenID Connect Back-Channel Logout 1.0 (POST /backchannel-logout)', ()
     expect((await post(JSON.stringify({ logout_token: await logoutToken({ sub: 'x' }) }), 'application/json')).status).toBe(400);
   });
 });
+
+// Session ids, tokens and the logout tokens of every test above (BffBrowser names its cookies).
+watched.expectNoLeaks(20);

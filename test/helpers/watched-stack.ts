@@ -7,7 +7,12 @@ import { createLeakCollector, type LeakCollector } from './leak-collector.ts';
  * process.env), with a leak collector watching everything the file makes the proxy log.
  * `expectNoLeaks`, called last, adds the closing test that asserts on it.
  */
-export function watchedStack(options: LocalStackOptions): { readonly current: () => LocalStack; readonly leaks: LeakCollector; expectNoLeaks(minimumLogLines: number): void } {
+export function watchedStack(options: LocalStackOptions): {
+  readonly current: () => LocalStack;
+  readonly leaks: LeakCollector;
+  /** `beforeReport`: last secrets to name, known only once the file's tests ran (what an API received). */
+  expectNoLeaks(minimumLogLines: number, beforeReport?: () => void): void;
+} {
   const leaks = createLeakCollector('keep');
   let stack: LocalStack | undefined;
   let stopWatching: () => void = () => {};
@@ -27,9 +32,10 @@ export function watchedStack(options: LocalStackOptions): { readonly current: ()
   return {
     current: () => stack!,
     leaks,
-    expectNoLeaks: (minimumLogLines) =>
+    expectNoLeaks: (minimumLogLines, beforeReport) =>
       describe('nothing leaks', () => {
         it('no client secret, code, token, JWT or stack trace in any log line', () => {
+          beforeReport?.();
           stopWatching();
           const report = leaks.report();
           expect(report.requestLogLines).toBeGreaterThanOrEqual(minimumLogLines);
