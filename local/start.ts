@@ -3,26 +3,13 @@ import { requestLogMode, requestLogSink, type RequestLogMode } from './request-l
 import type { Mode } from '../functions/manifest.ts';
 import { startLocalStack } from './stack.ts';
 import { tryIt } from './try-it.ts';
+import { SESSION_STORES } from '../functions/settings/table.ts';
 
-/** PROXY_MODE for npm start: bff unless told relay. */
-function proxyMode(raw: string | undefined): Mode {
-  const value = raw?.trim() || 'bff';
-  if (value !== 'bff' && value !== 'relay') throw new CliError(`PROXY_MODE must be bff or relay, got ${value}: unset it for bff`);
-  return value;
-}
-
-/** SECURITY_PROFILE for npm start: `fapi2` runs the authorization server and the proxy under FAPI 2.0, DPoP included. */
-function securityProfile(raw: string | undefined): 'fapi2' | undefined {
-  const value = raw?.trim() || 'none';
-  if (value !== 'none' && value !== 'fapi2') throw new CliError(`SECURITY_PROFILE must be none or fapi2, got ${value}: unset it for none`);
-  return value === 'fapi2' ? value : undefined;
-}
-
-/** SESSION_STORE for npm start: the bff's cookie store unless told dynamodb (dynalite, local/session-table.ts). */
-function sessionStore(raw: string | undefined): 'cookie' | 'dynamodb' {
-  const value = raw?.trim() || 'cookie';
-  if (value !== 'cookie' && value !== 'dynamodb') throw new CliError(`SESSION_STORE must be cookie or dynamodb, got ${value}: unset it for cookie`);
-  return value;
+/** One of `values`, the first when unset (npm start's switches), or one line naming the variable. */
+function choice<T extends string>(name: string, raw: string | undefined, values: readonly [T, ...T[]]): T {
+  const value = raw?.trim() || values[0];
+  if (!(values as readonly string[]).includes(value)) throw new CliError(`${name} must be ${values.join(' or ')}, got ${value}: unset it for ${values[0]}`);
+  return value as T;
 }
 
 /** DPOP for npm start: the profile implies it, as it does for the proxy (functions/settings/profile.ts). */
@@ -68,9 +55,13 @@ let dpop: boolean;
 try {
   port = firstPort(process.env.PORT);
   logMode = requestLogMode(process.argv.slice(2), process.env);
-  mode = proxyMode(process.env.PROXY_MODE);
-  profile = securityProfile(process.env.SECURITY_PROFILE);
-  store = sessionStore(process.env.SESSION_STORE);
+  // bff unless told relay.
+  mode = choice('PROXY_MODE', process.env.PROXY_MODE, ['bff', 'relay']);
+  // fapi2: the authorization server and the proxy under FAPI 2.0, DPoP included.
+  const chosen = choice('SECURITY_PROFILE', process.env.SECURITY_PROFILE, ['none', 'fapi2']);
+  profile = chosen === 'fapi2' ? chosen : undefined;
+  // The bff's cookie store unless told dynamodb (dynalite, local/session-table.ts).
+  store = choice('SESSION_STORE', process.env.SESSION_STORE, SESSION_STORES);
   dpop = dpopSwitch(process.env.DPOP, profile);
 } catch (error) {
   // The user only has to fix one variable: the message names it (LOCAL_LOG's too).
