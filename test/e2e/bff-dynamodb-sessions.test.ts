@@ -23,10 +23,9 @@ const { leaks } = watched;
 let stack: LocalStack;
 beforeAll(() => {
   stack = watched.current();
-  leaks.secret(stack.clientSecret);
 });
 
-const browser = () => new BffBrowser(stack.proxyUrl, '', (secret) => leaks.secret(secret));
+const { browser } = watched;
 const table = () => new DynamoDBClient({ endpoint: stack.sessionTable!.url });
 
 async function scan(): Promise<Record<string, unknown>[]> {

@@ -15,10 +15,9 @@ const { leaks } = watched;
 let stack: LocalStack;
 beforeAll(() => {
   stack = watched.current();
-  leaks.secret(stack.clientSecret);
 });
 
-const browser = () => new BffBrowser(stack.proxyUrl, '', (secret) => leaks.secret(secret));
+const { browser } = watched;
 
 /** A browser that has signed in, and what the callback answered. */
 async function signedIn(intent?: Record<string, unknown>) {
